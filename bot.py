@@ -1,0 +1,222 @@
+"""Entry point: wires settings, database, services and Telegram handlers together.
+
+python bot.py            run against Telegram (needs TELEGRAM_BOT_TOKEN)
+python bot.py --console  chat with the same handlers in this terminal, no token needed
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from telegram import Bot
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from handlers import callbacks, commands, errors, messages
+from handlers.console import ConsoleBotApi, ConsoleRequest, converse, stdin_line
+from handlers.menu import set_default_commands
+from handlers.polling import poll
+from models.database import Database
+from models.migrate import upgrade_database
+from scheduler.sender import Sender
+from scheduler.telegram_transport import TelegramTransport
+from services.chat import ChatService
+from services.config import Settings, SettingsError, load_settings
+
+log = logging.getLogger("bot")
+
+SERVICE_COMMANDS = (
+    "drives", "wards", "newdrive", "mydrives", "broadcast", "urgent",
+    "grant", "revoke", "roles", "whoami",
+)
+
+NO_TOKEN_HELP = """\
+No Telegram bot token is set (TELEGRAM_BOT_TOKEN).
+
+To run the bot on Telegram:
+  1. Open Telegram, talk to @BotFather and send /newbot; choose a name and a username.
+  2. BotFather answers with a token like 123456789:AAH…; put it in .env:
+       TELEGRAM_BOT_TOKEN=123456789:AAH…
+  3. Run `python bot.py` again.
+
+To try the bot right now without a token or network, use the console mode:
+  python bot.py --console
+"""
+
+
+def register_handlers(app: Application) -> None:
+    """Every handler, in the order Telegram updates are matched against them."""
+    # 1. Commands.
+    app.add_handler(CommandHandler("start", commands.start))
+    app.add_handler(CommandHandler("help", commands.help_command))
+    app.add_handler(CommandHandler("profile", commands.profile))
+    app.add_handler(CommandHandler("language", commands.language))
+    app.add_handler(CommandHandler("stop", commands.stop))
+    app.add_handler(CommandHandler("forget", commands.forget))
+    app.add_handler(CommandHandler("back", commands.back))
+    app.add_handler(CommandHandler("cancel", commands.cancel))
+    # 2. Drives and wards (citizens), leader and staff tools, roles (checked in services/roles).
+    app.add_handler(CommandHandler(SERVICE_COMMANDS, commands.service_command))
+    # 3. Tapped inline buttons.
+    app.add_handler(CallbackQueryHandler(callbacks.button))
+    # 4. Shared contact and location (registration steps).
+    app.add_handler(MessageHandler(filters.CONTACT, messages.contact))
+    app.add_handler(MessageHandler(filters.LOCATION, messages.location))
+    # 5. Typed text, and commands the bot does not know.
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, messages.text))
+    app.add_handler(MessageHandler(filters.COMMAND, messages.unknown_command))
+    # 6. Anything else a person can send in a private chat.
+    app.add_handler(
+        MessageHandler(filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, messages.other)
+    )
+    # Errors: log, apologise, never a traceback.
+    app.add_error_handler(errors.on_error)
+
+
+def api_urls(settings: Settings) -> tuple[str, str] | None:
+    """The Bot API base URLs when a self-hosted or test server is configured."""
+    if not settings.telegram_api_base_url:
+        return None
+    base = settings.telegram_api_base_url.rstrip("/")
+    return f"{base}/bot", f"{base}/file/bot"
+
+
+def build_application(
+    settings: Settings, db: Database, *, token: str, request: BaseRequest | None = None
+) -> Application:
+    """The PTB application with its services in bot_data."""
+    builder = ApplicationBuilder().token(token).updater(None)
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    else:
+        # Retries a reply on 429 after retry_after; PTB's generics cannot express the swap.
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+    urls = api_urls(settings)
+    if urls is not None:
+        builder = builder.base_url(urls[0]).base_file_url(urls[1])
+    app = builder.build()
+    app.bot_data["chat"] = ChatService(
+        db,
+        organization=settings.organization_name,
+        tz=settings.tz,
+        default_locale=settings.default_locale,
+        admin_ids=settings.admin_ids,
+        quiet_hours=settings.quiet_hours,
+    )
+    register_handlers(app)
+    return app
+
+
+def outbox_sender(settings: Settings, db: Database, bot: Bot) -> Sender:
+    """The sender that delivers broadcasts and notices from the outbox."""
+    return Sender(
+        db, TelegramTransport(bot), tz=settings.tz, default_locale=settings.default_locale
+    )
+
+
+async def run_telegram(settings: Settings) -> None:
+    """Poll Telegram and deliver the outbox until SIGINT/SIGTERM."""
+    token = settings.telegram_bot_token
+    assert token
+    db = Database(settings.database_url)
+    await upgrade_database(db.engine)
+    app = build_application(settings, db, token=token)
+    # The sender paces itself, so it gets its own Bot without PTB's rate limiter.
+    urls = api_urls(settings)
+    sender_bot = Bot(token, base_url=urls[0], base_file_url=urls[1]) if urls else Bot(token)
+    sender = outbox_sender(settings, db, sender_bot)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with app, sender_bot:
+            await set_default_commands(app.bot, settings.default_locale)
+            username = app.bot.username
+            chat: ChatService = app.bot_data["chat"]
+            chat.deep_link = lambda payload: f"https://t.me/{username}?start={payload}"
+            log.info("Bot @%s is running; Ctrl-C to stop", username)
+            delivering = asyncio.create_task(sender.run(stop))
+            try:
+                await poll(app, stop)
+            finally:
+                stop.set()
+                await delivering
+    finally:
+        await db.dispose()
+
+
+async def run_console(settings: Settings, user_id: int, language_code: str) -> None:
+    """Chat with the bot in this terminal."""
+    db = Database(settings.database_url)
+    await upgrade_database(db.engine)
+    api = ConsoleBotApi(print, user_id=user_id, language_code=language_code)
+    app = build_application(settings, db, token="100000001:console", request=ConsoleRequest(api))
+    print("Console mode: type messages or /commands, a number to tap a button, Ctrl-D to quit.")
+    print("Chế độ console: gõ tin nhắn hoặc /lệnh, gõ số để bấm nút, Ctrl-D để thoát.")
+    sender = outbox_sender(settings, db, app.bot)
+    stop = asyncio.Event()
+    try:
+        async with app:
+            delivering = asyncio.create_task(sender.run(stop))
+            try:
+                await converse(app, api, stdin_line)
+            finally:
+                stop.set()
+                await delivering
+    finally:
+        await db.dispose()
+    print()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, check settings, and run."""
+    parser = argparse.ArgumentParser(description="Voluntary blood donation bot")
+    parser.add_argument(
+        "--console", action="store_true", help="chat in this terminal, no token needed"
+    )
+    parser.add_argument(
+        "--user-id", type=int, default=1, help="console mode: the Telegram user id to play"
+    )
+    parser.add_argument(
+        "--lang", default="vi", help="console mode: the client's language code (vi, en)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines contain the token
+    if args.console:
+        if settings.log_level.upper() == "INFO":
+            logging.getLogger().setLevel(logging.WARNING)
+        asyncio.run(run_console(settings, args.user_id, args.lang))
+        return 0
+    if not settings.telegram_bot_token:
+        print(NO_TOKEN_HELP, file=sys.stderr)
+        if not sys.stdin.isatty():
+            return 1
+        print("Starting the console mode now.\n", file=sys.stderr)
+        return main([*(argv or sys.argv[1:]), "--console"])
+    asyncio.run(run_telegram(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

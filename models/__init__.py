@@ -1,0 +1,25 @@
+"""SQLModel tables; importing this package registers them all on SQLModel.metadata."""
+
+from models.consent import ConsentRecord
+from models.conversation import ConversationState
+from models.donor import Donor, DonorBase
+from models.drives import Drive, DriveBase, DriveWard, Follow, Signup
+from models.outbox import Broadcast, OutboxMessage
+from models.roles import AuditEntry, RoleGrant, RoleWard
+
+__all__ = [
+    "AuditEntry",
+    "Broadcast",
+    "ConsentRecord",
+    "ConversationState",
+    "Donor",
+    "DonorBase",
+    "Drive",
+    "DriveBase",
+    "DriveWard",
+    "Follow",
+    "OutboxMessage",
+    "RoleGrant",
+    "RoleWard",
+    "Signup",
+]

@@ -1,0 +1,27 @@
+"""Where a person is in a multi-step flow, written through on every step so a restart loses nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, ForeignKey, Integer
+from sqlmodel import Field, SQLModel
+
+from models.types import UTCDateTime, utcnow
+
+
+class ConversationState(SQLModel, table=True):
+    """One open flow per donor: its name, the step awaiting an answer, and scratch data."""
+
+    __tablename__ = "conversation_states"
+
+    donor_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("donors.id", ondelete="CASCADE"), primary_key=True)
+    )
+    flow: str = Field(max_length=32)
+    step: str = Field(max_length=32)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )

@@ -1,0 +1,65 @@
+"""A person who chats with the bot and, after consenting, registers as a volunteer donor."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.types import UTCDateTime, utcnow
+
+
+class DonorBase(SQLModel):
+    """The profile fields a donor gives, one registration step each."""
+
+    full_name: str | None = Field(default=None, max_length=100)
+    date_of_birth: date | None = None
+    sex: str | None = Field(default=None, max_length=8)  # "male" | "female"
+    phone_e164: str | None = Field(default=None, max_length=16)
+    province_code: str | None = Field(default=None, max_length=4)
+    ward_code: str | None = Field(default=None, max_length=8)
+    blood_group: str | None = Field(default=None, max_length=8)  # "A+" … "O-", "unknown"
+    last_donation_kind: str | None = Field(default=None, max_length=16)  # DonationKind or "never"
+    last_donation_date: date | None = None
+    # From the eligibility check, kept only with consent: a date and a reason code, never answers.
+    deferred_until: date | None = None
+    deferral_code: str | None = Field(default=None, max_length=32)
+
+
+class Donor(DonorBase, table=True):
+    """One row per person per channel; nothing is stored before the consent tap."""
+
+    __tablename__ = "donors"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_donors_channel_external"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)  # "telegram", later "zalo"
+    external_id: str = Field(max_length=64)  # the channel's user id
+    chat_id: str = Field(max_length=64)  # where to send messages
+    locale: str = Field(default="vi", max_length=8)
+    consent_version: str = Field(max_length=32)
+    consented_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    registered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # Set by /stop or when the channel says the person blocked us; cleared by /start.
+    stopped_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # The channel's id of the last update applied: a redelivered update (after a crash) is not re-applied.
+    last_event_id: int | None = Field(default=None, sa_column=Column(BigInteger()))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+    @property
+    def is_registered(self) -> bool:
+        """The person confirmed the registration summary."""
+        return self.registered_at is not None
+
+    @property
+    def is_stopped(self) -> bool:
+        """The person asked for no messages."""
+        return self.stopped_at is not None

@@ -1,0 +1,68 @@
+"""Durable delivery: a broadcast's recipients are written here before anything is sent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.types import UTCDateTime, utcnow
+
+
+class Broadcast(SQLModel, table=True):
+    """One announcement, notice or urgent call, and where its author watches progress."""
+
+    __tablename__ = "broadcasts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=24)  # drive_announcement | drive_change | notice | urgent
+    author: str = Field(max_length=80)
+    drive_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("drives.id", ondelete="SET NULL"))
+    )
+    scope: str = Field(default="", max_length=200)
+    total: int = 0
+    status: str = Field(default="queued", max_length=16)  # queued | sending | done
+    progress_chat_id: str | None = Field(default=None, max_length=64)
+    progress_message_id: int | None = Field(default=None, sa_column=Column(BigInteger()))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One message to one chat: pending → sending → sent, or failed/blocked.
+
+    "sending" is written before the call to Telegram and "sent" after it, so after a crash the
+    rows still "sending" are exactly the messages that were in flight.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("broadcast_id", "chat_id", name="uq_outbox_broadcast_chat"),
+        Index("ix_outbox_due", "status", "not_before"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    broadcast_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("broadcasts.id", ondelete="CASCADE"))
+    )
+    donor_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("donors.id", ondelete="CASCADE"))
+    )
+    chat_id: str = Field(max_length=64)
+    text: str
+    buttons: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    document: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    status: str = Field(
+        default="pending", max_length=12
+    )  # pending | sending | sent | failed | blocked
+    attempts: int = 0
+    not_before: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    error: str | None = Field(default=None, max_length=200)

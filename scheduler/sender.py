@@ -1,0 +1,356 @@
+"""The outbox sender: delivers queued messages within the platform's limits, exactly once.
+
+One loop reads due rows in batches; for each message it claims the row ("sending", committed),
+calls the platform, then records the outcome ("sent", retry later, "blocked", "failed"). At most
+`in_flight` messages are between those two commits at any time: after a SIGKILL only those may be
+sent again. Telegram's limits are kept by pacing (an even spacing for the total rate, one message
+per second per chat) and by obeying retry_after when a 429 still comes.
+
+Run it inside bot.py (it starts with the bot) or alone: python -m scheduler.sender
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import Broadcast, Donor, OutboxMessage
+from models.database import Database
+from models.types import utcnow
+from scheduler.transport import Blocked, RateLimited, Rejected, Transient, Transport
+from services import outbox
+from services.broadcast_progress import progress_text, summary_text
+from services.i18n import use_locale
+
+log = logging.getLogger(__name__)
+
+# Telegram allows about 30 messages per second in total; keep a little margin for replies.
+DEFAULT_RATE = 29.0
+DEFAULT_IN_FLIGHT = 8
+PER_CHAT_INTERVAL = 1.0
+PROGRESS_EVERY = 3.0
+
+
+@dataclass
+class SenderStats:
+    """Counts since the sender started."""
+
+    sent: int = 0
+    rate_limited: int = 0
+    transient: int = 0
+    blocked: int = 0
+    failed: int = 0
+    recovered_in_flight: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+
+class Pacer:
+    """Evenly spaced slots at `rate` per second; a 429 pushes every later slot back.
+
+    Waiters go one at a time, so a stall of the event loop never releases a burst: after a late
+    slot the next one is a full interval later (a little lateness, from timer resolution, is
+    absorbed so that the rate does not drift below the target).
+    """
+
+    TOLERANCE = 0.005  # seconds of lateness absorbed without moving the schedule
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self.next_slot = time.monotonic()
+        self.lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        """Wait for the next free slot."""
+        async with self.lock:
+            delay = self.next_slot - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            now = time.monotonic()
+            planned = self.next_slot
+            base = planned if now - planned <= self.TOLERANCE else now
+            self.next_slot = base + self.interval
+
+    def pause(self, seconds: float) -> None:
+        """Nothing goes out for `seconds`."""
+        self.next_slot = max(self.next_slot, time.monotonic() + seconds)
+
+
+class ChatSpacing:
+    """At most one message per `interval` seconds to the same chat."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.next_allowed: dict[str, float] = {}
+
+    def reserve(self, chat_id: str) -> float:
+        """Reserve the chat's next turn; returns how long to wait for it."""
+        now = time.monotonic()
+        if len(self.next_allowed) > 50_000:  # forget chats whose turn is long past
+            self.next_allowed = {c: t for c, t in self.next_allowed.items() if t > now}
+        turn = max(now, self.next_allowed.get(chat_id, now))
+        self.next_allowed[chat_id] = turn + self.interval
+        return turn - now
+
+
+class Sender:
+    """Works through the outbox until stopped."""
+
+    def __init__(
+        self,
+        db: Database,
+        transport: Transport,
+        *,
+        tz: ZoneInfo,
+        rate: float = DEFAULT_RATE,
+        in_flight: int = DEFAULT_IN_FLIGHT,
+        batch: int = 200,
+        idle_poll: float = 1.0,
+        progress_every: float = PROGRESS_EVERY,
+        default_locale: str = "vi",
+    ) -> None:
+        self.db = db
+        self.transport = transport
+        self.tz = tz
+        self.rate = rate
+        self.pacer = Pacer(rate)
+        self.spacing = ChatSpacing(PER_CHAT_INTERVAL)
+        self.slots = asyncio.Semaphore(in_flight)
+        self.batch = batch
+        self.idle_poll = idle_poll
+        self.progress_every = progress_every
+        self.default_locale = default_locale
+        self.stats = SenderStats()
+        self.wake = asyncio.Event()
+        self._last_progress = 0.0
+
+    def poke(self) -> None:
+        """Something was queued: look now rather than at the next idle poll."""
+        self.wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set; messages in flight then finish, nothing new starts."""
+        async with self.db.session() as session:
+            self.stats.recovered_in_flight = await outbox.recover_in_flight(session)
+        if self.stats.recovered_in_flight:
+            log.warning(
+                "%d message(s) were in flight when the sender stopped; sending them again",
+                self.stats.recovered_in_flight,
+            )
+        while not stop.is_set():
+            try:
+                worked = await self._drain_once(stop)
+                await self._report_progress(force=not worked)
+            except Exception:  # the database went away for a moment, say: wait, go on
+                log.exception("Outbox sender error; retrying in 5 s")
+                worked = False
+                await _sleep(stop, 5.0)
+            if not worked:
+                self.wake.clear()
+                await _sleep_or(stop, self.wake, self.idle_poll)
+        await self._report_progress(force=True)
+
+    async def _drain_once(self, stop: asyncio.Event) -> bool:
+        """Send one batch of due messages; False when nothing was due."""
+        async with self.db.session() as session:
+            batch = await outbox.due(session, utcnow(), self.batch)
+        if not batch:
+            return False
+        tasks: set[asyncio.Task[None]] = set()
+        for message in batch:
+            if stop.is_set():
+                break
+            await self.slots.acquire()
+            task = asyncio.create_task(self._deliver(message))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+            if time.monotonic() - self._last_progress >= self.progress_every:
+                await self._report_progress()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        return True
+
+    async def _deliver(self, message: OutboxMessage) -> None:
+        """Claim, send, record: one message."""
+        try:
+            assert message.id is not None
+            await asyncio.sleep(self.spacing.reserve(message.chat_id))
+            await self.pacer.wait()
+            async with self.db.session() as session:
+                if not await outbox.claim(session, message.id):
+                    return  # another sender took it, or the person stopped meanwhile
+            async with self.db.session() as session:
+                await self._send_and_record(session, message)
+        except Exception:
+            log.exception("Could not deliver outbox message %s", message.id)
+        finally:
+            self.slots.release()
+
+    async def _send_and_record(self, session: AsyncSession, message: OutboxMessage) -> None:
+        """Call the platform and write the outcome in the caller's transaction."""
+        assert message.id is not None
+        try:
+            await self.transport.send(message.chat_id, message.text, message.buttons)
+        except RateLimited as exc:
+            self.stats.rate_limited += 1
+            self.pacer.pause(exc.retry_after)
+            delay = timedelta(seconds=exc.retry_after)
+            await outbox.retry_later(session, message, delay, "429", count=False)
+        except Blocked as exc:
+            self.stats.blocked += 1
+            await outbox.mark_blocked(session, message, str(exc))
+        except Rejected as exc:
+            self.stats.failed += 1
+            await outbox.set_status(session, [message.id], "failed", error=str(exc))
+        except Exception as exc:  # Transient, or an unknown error: retried with backoff
+            self.stats.transient += 1
+            delay = timedelta(seconds=min(300, 2 ** (message.attempts + 1)))
+            if not await outbox.retry_later(session, message, delay, str(exc), count=True):
+                self.stats.failed += 1
+        else:
+            self.stats.sent += 1
+            await outbox.set_status(session, [message.id], "sent", sent_at=utcnow())
+
+    async def _report_progress(self, force: bool = False) -> None:
+        """Edit each running broadcast's progress message; summarise the finished ones."""
+        now = time.monotonic()
+        if not force and now - self._last_progress < self.progress_every:
+            return
+        self._last_progress = now
+        async with self.db.session() as session:
+            running = await outbox.broadcasts_in_progress(session)
+            updates: list[tuple[Broadcast, outbox.Progress, bool]] = []
+            for broadcast in running:
+                was_done = broadcast.status == "done"
+                state = await outbox.finish_if_done(session, broadcast)
+                updates.append((broadcast, state, not was_done and broadcast.status == "done"))
+            locales = await self._author_locales(session, [b for b, _, _ in updates])
+        for broadcast, state, finished in updates:
+            if broadcast.progress_chat_id is None:
+                continue
+            with use_locale(locales.get(broadcast.progress_chat_id, self.default_locale)):
+                await self._show_progress(broadcast, state, finished)
+
+    async def _author_locales(
+        self, session: AsyncSession, broadcasts: list[Broadcast]
+    ) -> dict[str, str]:
+        """Each progress chat's language."""
+        chats = {b.progress_chat_id for b in broadcasts if b.progress_chat_id}
+        if not chats:
+            return {}
+        result = await session.exec(
+            select(Donor.chat_id, Donor.locale).where(col(Donor.chat_id).in_(chats))
+        )
+        return {chat: locale for chat, locale in result.all()}
+
+    async def _show_progress(
+        self, broadcast: Broadcast, state: outbox.Progress, finished: bool
+    ) -> None:
+        """Send or edit the progress message (best effort: it is a view, not a delivery)."""
+        chat = broadcast.progress_chat_id
+        assert chat is not None and broadcast.id is not None
+        text = progress_text(state, datetime.now(UTC), self.rate, self.tz)
+        try:
+            await self.pacer.wait()
+            if broadcast.progress_message_id is None:
+                message_id = await self.transport.send(chat, text, [])
+                async with self.db.session() as session:
+                    row = await session.get(Broadcast, broadcast.id)
+                    if row is not None:
+                        row.progress_message_id = message_id
+                        session.add(row)
+            else:
+                await self.transport.edit(chat, broadcast.progress_message_id, text)
+            if finished:
+                await self.pacer.wait()
+                end = broadcast.finished_at or utcnow()
+                await self.transport.send(chat, summary_text(state, broadcast.created_at, end), [])
+        except RateLimited as exc:
+            self.pacer.pause(exc.retry_after)
+        except (Blocked, Rejected, Transient) as exc:
+            log.info("Progress message for broadcast %s not updated: %s", broadcast.id, exc)
+
+
+async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+    """Wait, but wake up at once when asked to stop."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+async def _sleep_or(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
+    """Wait for `seconds`, a stop, or a poke."""
+    waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())}
+    _done, pending = await asyncio.wait(
+        waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
+    )
+    for task in pending:
+        task.cancel()
+
+
+async def count_by_status(db: Database) -> dict[str, int]:
+    """How many outbox rows are in each status (for the command line and the benchmark)."""
+    async with db.session() as session:
+        result = await session.exec(
+            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+        )
+        return {status: int(n) for status, n in result.all()}
+
+
+def main() -> None:
+    """Run the sender alone, against the configured database and Bot API server."""
+    from telegram import Bot
+
+    from models.migrate import upgrade_database
+    from scheduler.telegram_transport import TelegramTransport
+    from services.config import load_settings
+
+    parser = argparse.ArgumentParser(description="Deliver the outbox")
+    parser.add_argument("--rate", type=float, default=DEFAULT_RATE)
+    parser.add_argument("--in-flight", type=int, default=DEFAULT_IN_FLIGHT)
+    args = parser.parse_args()
+    settings = load_settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    token = settings.telegram_bot_token
+    if not token:
+        raise SystemExit("TELEGRAM_BOT_TOKEN is not set")
+
+    async def run() -> None:
+        db = Database(settings.database_url)
+        await upgrade_database(db.engine)
+        base = (settings.telegram_api_base_url or "https://api.telegram.org").rstrip("/")
+        bot = Bot(token, base_url=f"{base}/bot")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        sender = Sender(
+            db,
+            TelegramTransport(bot),
+            tz=settings.tz,
+            rate=args.rate,
+            in_flight=args.in_flight,
+            default_locale=settings.default_locale,
+        )
+        try:
+            async with bot:
+                await sender.run(stop)
+        finally:
+            await db.dispose()
+            log.info("Sender stopped: %s", sender.stats)
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()

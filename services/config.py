@@ -1,0 +1,144 @@
+"""Settings read from the environment and a .env file; a bad value stops the start with a clear message."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+SUPPORTED_LOCALES = ("vi", "en")
+_TOKEN = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
+
+
+class Settings(BaseSettings):
+    """Everything the bot can be configured with (see .env.example)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: str | None = None
+    telegram_api_base_url: str | None = None
+    database_url: str = f"sqlite+aiosqlite:///{ROOT / 'data' / 'hienmau.db'}"
+    admin_telegram_ids: Annotated[list[int], NoDecode] = []
+    timezone: str = "Asia/Ho_Chi_Minh"
+    default_locale: str = "vi"
+    organization_name: str = "Ban Chỉ đạo vận động hiến máu tình nguyện"
+    # Non-urgent broadcasts sent in these local hours wait for the morning.
+    quiet_hours_start: int = Field(default=21, ge=0, le=23)
+    quiet_hours_end: int = Field(default=7, ge=0, le=23)
+    log_level: str = "INFO"
+
+    @field_validator("telegram_bot_token", "telegram_api_base_url", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        """Treat an empty variable as unset."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token_shape(cls, value: str | None) -> str | None:
+        """A token looks like 123456789:AA…; anything else would only fail later at Telegram."""
+        if value is not None and not _TOKEN.match(value.strip()):
+            raise ValueError("does not look like a bot token from @BotFather (digits:letters)")
+        return value.strip() if value else value
+
+    @field_validator("telegram_api_base_url")
+    @classmethod
+    def _base_url_shape(cls, value: str | None) -> str | None:
+        """The Bot API base URL must be http(s)."""
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        """Only the async drivers are supported; plain URLs are upgraded to them."""
+        if value.startswith(("postgres://", "postgresql://")):
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if value.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + value.split(":///", 1)[1]
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "must be sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db"
+            )
+        return value
+
+    @field_validator("admin_telegram_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        """Accept "1, 2 3" as well as a list."""
+        if isinstance(value, str):
+            parts = [p for p in re.split(r"[,\s]+", value.strip()) if p]
+            try:
+                return [int(p) for p in parts]
+            except ValueError:
+                raise ValueError(
+                    "must be Telegram user ids (numbers) separated by commas"
+                ) from None
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """The time zone must exist in the tz database."""
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (expected e.g. Asia/Ho_Chi_Minh)"
+            ) from None
+        return value
+
+    @field_validator("default_locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        """Only the languages with a catalog."""
+        if value not in SUPPORTED_LOCALES:
+            raise ValueError(f"must be one of {', '.join(SUPPORTED_LOCALES)}")
+        return value
+
+    @property
+    def quiet_hours(self) -> tuple[time, time]:
+        """Quiet hours as local times (start, end)."""
+        return time(self.quiet_hours_start), time(self.quiet_hours_end)
+
+    @property
+    def admin_ids(self) -> frozenset[str]:
+        """Administrators' Telegram ids as the chat service compares them."""
+        return frozenset(str(i) for i in self.admin_telegram_ids)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The configured time zone."""
+        return ZoneInfo(self.timezone)
+
+
+class SettingsError(Exception):
+    """The configuration is invalid; the message says which variable and why."""
+
+
+def load_settings() -> Settings:
+    """Read the settings, turning pydantic's errors into one readable message."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = ["Invalid configuration (environment or .env):"]
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err["loc"]).upper() or "?"
+            lines.append(f"  {name}: {err['msg']}")
+        raise SettingsError("\n".join(lines)) from None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (read once)."""
+    return load_settings()

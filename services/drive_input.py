@@ -1,0 +1,109 @@
+"""Checking what a leader types for a drive: day, hours, counts, names."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from services.i18n import _
+from services.validation import DateFormatError, DateValueError, parse_date
+
+_HOURS = re.compile(
+    r"^\s*(\d{1,2})\s*(?:[:hg.]\s*(\d{2})?)?\s*(?:-|–|—|to|đến|den)\s*(\d{1,2})\s*(?:[:hg.]\s*(\d{2})?)?\s*$",
+    re.IGNORECASE,
+)
+TELEGRAM_LIMIT = 4096
+
+
+class InputError(ValueError):
+    """The input is refused; the message says why, in the person's language."""
+
+
+def drive_day(text: str, today: date) -> date:
+    """A day from today to a year ahead."""
+    try:
+        day = parse_date(text, two_digit_past=False, today=today)
+    except DateValueError:
+        raise InputError(
+            _("{text} is not a date. Please check the day and month.").format(text=text.strip())
+        ) from None
+    except DateFormatError:
+        raise InputError(_("Please write the day as day/month/year, e.g. 14/12/2026.")) from None
+    if day < today:
+        raise InputError(
+            _("{date} is in the past. Please give a day from today on.").format(
+                date=day.strftime("%d/%m/%Y")
+            )
+        )
+    if day > today + timedelta(days=366):
+        raise InputError(_("That is more than a year ahead. Please check the year."))
+    return day
+
+
+def drive_hours(text: str, day: date, tz: ZoneInfo, now: datetime) -> tuple[datetime, datetime]:
+    """Opening hours like "7:30-11:30", "7h30 - 11h", "13g–16g30" on that day, as UTC instants."""
+    match = _HOURS.match(text)
+    if not match:
+        raise InputError(_("Please write the hours as start–end, e.g. 7:30-11:30."))
+    h1, m1, h2, m2 = (int(g) if g else 0 for g in match.groups())
+    try:
+        start, end = time(h1, m1), time(h2, m2)
+    except ValueError:
+        raise InputError(
+            _("{text} are not valid hours. Please write e.g. 7:30-11:30.").format(text=text.strip())
+        ) from None
+    if end <= start:
+        raise InputError(
+            _("The end ({end}) must be after the start ({start}).").format(
+                end=f"{end:%H:%M}", start=f"{start:%H:%M}"
+            )
+        )
+    starts_at = datetime.combine(day, start, tz)
+    if starts_at <= now:
+        raise InputError(_("That start time has already passed. Please give a later time or day."))
+    return starts_at, datetime.combine(day, end, tz)
+
+
+def positive_count(text: str, limit: int = 100_000) -> int:
+    """A whole number from 1 to `limit`."""
+    digits = text.strip().replace(".", "").replace(",", "").replace(" ", "")
+    if not digits.isdigit():
+        raise InputError(_("Please type a whole number, e.g. 120."))
+    value = int(digits)
+    if value < 1:
+        raise InputError(_("It must be at least 1."))
+    if value > limit:
+        raise InputError(
+            _("That is more than {limit}. Please check the number.").format(limit=limit)
+        )
+    return value
+
+
+def short_text(text: str, limit: int) -> str:
+    """A name or address: not empty, at most `limit` characters."""
+    cleaned = " ".join(text.split())
+    if not cleaned:
+        raise InputError(_("Please type some text."))
+    if len(cleaned) > limit:
+        raise InputError(
+            _("That is too long: {length} characters, at most {limit}.").format(
+                length=len(cleaned), limit=limit
+            )
+        )
+    return cleaned
+
+
+def message_text(text: str, reserved: int = 200) -> str:
+    """A notice to broadcast: fits in one Telegram message with our header."""
+    cleaned = text.strip()
+    if not cleaned:
+        raise InputError(_("Please type some text."))
+    limit = TELEGRAM_LIMIT - reserved
+    if len(cleaned) > limit:
+        raise InputError(
+            _("That is too long: {length} characters, at most {limit}.").format(
+                length=len(cleaned), limit=limit
+            )
+        )
+    return cleaned

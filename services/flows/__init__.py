@@ -1,0 +1,1 @@
+"""Multi-step conversations (registration, eligibility check, …), one module each."""

@@ -1,0 +1,60 @@
+"""Following one more ward: type its name, pick it."""
+
+from __future__ import annotations
+
+from services import drive_chat
+from services import drives as repo
+from services.dialog import Button, Reply
+from services.flows.base import Flow, Turn
+from services.i18n import _
+from services.wards import get_ward, search_wards
+
+FOLLOW = "follow"
+
+
+class FollowFlow(Flow):
+    """One step: which ward to follow."""
+
+    name = FOLLOW
+    prefixes = ("fw",)
+
+    async def begin(self, t: Turn) -> list[Reply]:
+        """Ask for the ward."""
+        await t.goto(FOLLOW, "ward", {})
+        return await self.prompt(t)
+
+    async def prompt(self, t: Turn) -> list[Reply]:
+        """The question."""
+        return [
+            Reply(_("Which ward do you want to follow? Type its name (e.g. “phuong hoan kiem”)."))
+        ]
+
+    async def on_text(self, t: Turn, text: str) -> list[Reply]:
+        """Candidates as buttons."""
+        found = search_wards(text, limit=6)
+        if not found:
+            sorry = _("I could not find “{text}”. Please try another spelling, with the province.")
+            return [Reply(sorry.format(text=text.strip()[:40])), *await self.prompt(t)]
+        rows = [[Button(w.label, f"fw:{w.province_code}:{w.code}")] for w in found]
+        return [Reply(_("Which one?"), rows)]
+
+    async def on_choice(self, t: Turn, data: str) -> list[Reply] | None:
+        """Follow the picked ward, then show the list."""
+        _prefix, province, code = (data.split(":") + ["", ""])[:3]
+        ward = get_ward(province, code)
+        if ward is None:
+            return None
+        await repo.follow(t.session, t.me.id or 0, province, code)
+        await t.close()
+        done = Reply(_("You now follow {ward}.").format(ward=ward.label))
+        return [done, *await drive_chat.wards_menu(t)]
+
+    async def on_back(self, t: Turn) -> list[Reply]:
+        """Nothing before: leave."""
+        await t.close()
+        return await drive_chat.wards_menu(t)
+
+    async def on_cancel(self, t: Turn) -> str:
+        """Leave."""
+        await t.close()
+        return _("Nothing changed.")

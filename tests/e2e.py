@@ -1,0 +1,148 @@
+"""Helpers for end-to-end tests: the real bot.py as a subprocess against the fake Bot API server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.fakebot import FakeBotApi, FakeUser
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "123456789:AAHtestTokenForTheFakeBotApiServer00"
+
+
+class BotProcess:
+    """bot.py, started and killed like an operator would."""
+
+    def __init__(
+        self,
+        server: FakeBotApi,
+        database_url: str,
+        log_path: Path,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.server = server
+        self.extra_env = extra_env or {}
+        self.database_url = database_url
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def env(self) -> dict[str, str]:
+        """The environment: token, fake server, the test database; nothing from a .env file."""
+        base = self.server.base_url.removesuffix("/bot")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_"))}
+        env.update(
+            TELEGRAM_BOT_TOKEN=TOKEN,
+            TELEGRAM_API_BASE_URL=base,
+            DATABASE_URL=self.database_url,
+            LOG_LEVEL="INFO",
+            PYTHONUNBUFFERED="1",
+        )
+        env.update(self.extra_env)
+        return env
+
+    def start(self) -> None:
+        """Start bot.py and wait until it polls."""
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "bot.py")],
+            cwd=self.log_path.parent,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"bot.py exited early:\n{self.log()}")
+            if self.server.polling():
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"bot.py did not start polling:\n{self.log()}")
+
+    def kill(self, settle: bool = True) -> None:
+        """SIGKILL: no chance to clean up.
+
+        With `settle`, first wait until the bot confirmed the updates it answered: a kill in the
+        instant between an answer and its confirmation repeats that answer (it was in flight).
+        """
+        if settle:
+            self.server.wait_confirmed()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+        self.server.reset_polling()
+
+    def stop(self) -> None:
+        """SIGTERM and wait for a clean exit."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                raise AssertionError(f"bot.py did not stop on SIGTERM:\n{self.log()}") from None
+
+    def log(self) -> str:
+        """What the bot printed."""
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+class Chat:
+    """One person talking to the bot through the fake server."""
+
+    def __init__(self, server: FakeBotApi, user: FakeUser) -> None:
+        self.server = server
+        self.user = user
+
+    def say(self, text: str, expect: int = 1) -> list[dict[str, Any]]:
+        """Type a message; return the bot's next `expect` messages."""
+        self.server.user_sends_text(self.user, text)
+        return self.server.wait_for_bot_messages(self.user.id, count=expect)
+
+    def tap(self, button: str, expect: int = 1) -> list[dict[str, Any]]:
+        """Tap an inline button by its data or its label."""
+        self.server.user_presses(self.user, button)
+        return self.server.wait_for_bot_messages(self.user.id, count=expect)
+
+    def share_contact(self, phone: str, own: bool = True, expect: int = 1) -> list[dict[str, Any]]:
+        """Tap "share my phone number"."""
+        self.server.user_sends_contact(self.user, phone, own=own)
+        return self.server.wait_for_bot_messages(self.user.id, count=expect)
+
+    def send(self, text: str) -> None:
+        """Type a message without waiting for the answer."""
+        self.server.user_sends_text(self.user, text)
+
+    def until(self, needle: str, timeout: float = 20.0) -> list[dict[str, Any]]:
+        """The bot's messages up to the first that holds `needle`."""
+        return self.server.wait_for_text(self.user.id, needle, timeout)
+
+    def press(self, button: str) -> None:
+        """Tap a button without waiting for the answer."""
+        self.server.user_presses(self.user, button)
+
+    def share_location(self, lat: float, lon: float, expect: int = 1) -> list[dict[str, Any]]:
+        """Tap "share my location"."""
+        self.server.user_sends_location(self.user, lat, lon)
+        return self.server.wait_for_bot_messages(self.user.id, count=expect)
+
+
+def text_of(messages: list[dict[str, Any]]) -> str:
+    """The texts of several messages, joined."""
+    return "\n".join(str(m.get("text", "")) for m in messages)
+
+
+def button_data(messages: list[dict[str, Any]]) -> list[str]:
+    """Every inline button's callback data."""
+    found: list[str] = []
+    for message in messages:
+        markup = message.get("reply_markup") or {}
+        for row in markup.get("inline_keyboard", []):
+            found.extend(b.get("callback_data", "") for b in row)
+    return found

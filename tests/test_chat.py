@@ -1,0 +1,269 @@
+"""The conversation, through the channel-neutral chat service, on a real database."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import func, select
+
+from models import ConsentRecord, ConversationState, Donor
+from models.database import Database
+from services.chat import ChatService
+from services.consent import CONSENT_VERSION
+from services.dialog import Outcome, Sender
+
+_events = itertools.count(1)
+
+
+class Person:
+    """Someone chatting with the service, as a channel adapter would call it."""
+
+    def __init__(self, service: ChatService, user_id: int, language_code: str = "vi") -> None:
+        self.service = service
+        self.user_id = user_id
+        self.language_code = language_code
+
+    def sender(self, event_id: int | None = None) -> Sender:
+        """A sender with a fresh event id."""
+        return Sender(
+            "telegram",
+            str(self.user_id),
+            str(self.user_id),
+            self.language_code,
+            next(_events) if event_id is None else event_id,
+        )
+
+    async def say(self, text: str) -> Outcome:
+        """Type a message or a /command."""
+        if text.startswith("/"):
+            name, *args = text[1:].split()
+            method = getattr(self.service, name)
+            return await (method(self.sender(), *args) if args else method(self.sender()))
+        return await self.service.text(self.sender(), text)
+
+    async def tap(self, data: str) -> Outcome:
+        """Tap a button."""
+        return await self.service.choice(self.sender(), data)
+
+
+def texts(outcome: Outcome) -> str:
+    """All reply texts, joined."""
+    return "\n".join(r.text for r in outcome.replies)
+
+
+def buttons(outcome: Outcome) -> list[str]:
+    """The data of every button offered."""
+    return [b.data for r in outcome.replies for row in r.buttons for b in row]
+
+
+@pytest.fixture
+def service(db: Database) -> ChatService:
+    return ChatService(db, organization="Hội Chữ thập đỏ", tz=ZoneInfo("Asia/Ho_Chi_Minh"))
+
+
+async def count(db: Database, model: type) -> int:
+    async with db.session() as session:
+        return (await session.exec(select(func.count()).select_from(model))).one()
+
+
+async def register(person: Person, lang: str = "vi") -> None:
+    """Go through the whole registration with valid answers."""
+    await person.say("/start")
+    await person.tap(f"lang:{lang}")
+    await person.tap(f"consent:{lang}:yes")
+    await person.say("Nguyễn Văn An")
+    await person.say("25/08/1995")
+    await person.tap("sex:male")
+    await person.say("0912 345 678")
+    out = await person.say("phuong sai gon")
+    assert "ward:79:26740" in buttons(out)
+    await person.tap("ward:79:26740")
+    await person.tap("bg:O+")
+    await person.tap("kind:whole_blood")
+    out = await person.say("15/03/2026")
+    assert "confirm" in buttons(out)
+    await person.tap("confirm")
+
+
+async def test_nothing_stored_before_consent(service: ChatService, db: Database) -> None:
+    person = Person(service, 11)
+    out = await person.say("/start")
+    assert buttons(out) == ["lang:vi", "lang:en"]
+    out = await person.tap("lang:en")
+    assert "91/2025/QH15" in texts(out)
+    assert buttons(out) == ["consent:en:yes", "consent:en:no"]
+    assert await count(db, Donor) == 0
+    out = await person.tap("consent:en:no")
+    assert "nothing about you has been stored" in texts(out)
+    assert await count(db, Donor) == 0
+
+
+async def test_full_registration_records_consent_and_profile(
+    service: ChatService, db: Database
+) -> None:
+    person = Person(service, 12)
+    await register(person)
+    async with db.session() as session:
+        donor = (await session.exec(select(Donor))).one()
+        consent = (await session.exec(select(ConsentRecord))).one()
+    assert donor.full_name == "Nguyễn Văn An"
+    assert donor.date_of_birth == date(1995, 8, 25)
+    assert donor.sex == "male"
+    assert donor.phone_e164 == "+84912345678"
+    assert (donor.province_code, donor.ward_code) == ("79", "26740")
+    assert donor.blood_group == "O+"
+    assert (donor.last_donation_kind, donor.last_donation_date) == (
+        "whole_blood",
+        date(2026, 3, 15),
+    )
+    assert donor.is_registered and donor.locale == "vi"
+    assert consent.version == CONSENT_VERSION and consent.donor_id == donor.id
+    assert consent.accepted_at.tzinfo is not None
+    assert await count(db, ConversationState) == 0
+
+
+async def test_bad_input_at_every_step_is_explained_in_the_users_language(
+    service: ChatService,
+) -> None:
+    person = Person(service, 13, "en")
+    await person.say("/start")
+    await person.tap("lang:en")
+    out = await person.tap("consent:en:yes")
+    assert "full name" in texts(out)
+    out = await person.say("R2D2")
+    assert "does not look like a name" in texts(out) and "full name" in texts(out)
+    await person.say("Trần Thị Bích")
+    out = await person.say("31/02/1990")
+    assert "31/02/1990 is not a date" in texts(out)
+    out = await person.say("abc")
+    assert "day/month/year" in texts(out)
+    out = await person.say("01/01/2030")
+    assert "in the future" in texts(out)
+    out = await person.say("01/01/2015")
+    assert "under 16" in texts(out)
+    out = await person.say("01/06/2009")  # 17: may register, may not donate yet
+    assert "must be 18 to donate" in texts(out) and "01/06/2027" in texts(out)
+    out = await person.say("maybe")
+    assert "Male or Female" in texts(out)
+    out = await person.tap("bg:O+")  # a button of another question
+    assert out.toast and "earlier question" in out.toast
+    await person.tap("sex:female")
+    out = await person.say("12345")
+    assert "not a Vietnamese phone number" in texts(out)
+    out = await service.contact(person.sender(), "+84912000111", is_own=False)
+    assert "your own number" in texts(out)
+    out = await service.contact(person.sender(), "84912000111", is_own=True)
+    assert "0912 000 111" in texts(out)
+    out = await person.say("xyzzy qwerty")
+    assert "could not find" in texts(out)
+    out = await service.location(person.sender(), 48.8566, 2.3522)  # Paris
+    assert "not seem to be in Vietnam" in texts(out)
+    out = await service.location(person.sender(), 21.0285, 105.8542)  # Hoàn Kiếm, Hà Nội
+    picks = [b for b in buttons(out) if b.startswith("ward:01:")]
+    assert picks
+    await person.tap(picks[0])
+    out = await person.say("Z+")
+    assert "Rh sign" in texts(out)
+    await person.say("ab rh-")
+    await person.tap("kind:platelets")
+    out = await person.say("15/13/2026")
+    assert "is not a date" in texts(out)
+    out = await person.say("01/01/2020")  # before the donor was 16
+    assert "under 16" in texts(out)
+    out = await person.say("2026-10-01")
+    assert "AB-" in texts(out) and "Platelets" in texts(out) and "01/10/2026" in texts(out)
+
+
+async def test_back_and_cancel_and_resume(service: ChatService, db: Database) -> None:
+    person = Person(service, 14)
+    await person.say("/start")
+    await person.tap("lang:vi")
+    await person.tap("consent:vi:yes")
+    out = await person.say("/back")
+    assert "đầu tiên" in texts(out)
+    await person.say("Lê Văn Cường")
+    out = await person.say("/back")
+    assert "họ và tên" in texts(out).lower()
+    await person.say("Lê Văn Cường")
+    await person.say("1/2/90")
+    out = await person.say("/cancel")
+    assert "/start" in texts(out)
+    assert await count(db, ConversationState) == 0
+    out = await person.say("/start")
+    assert "giới tính" in texts(out).lower()  # resumes at the first missing answer
+
+
+async def test_redelivered_event_is_not_applied_twice(service: ChatService, db: Database) -> None:
+    person = Person(service, 15)
+    await person.say("/start")
+    await person.tap("lang:vi")
+    await person.tap("consent:vi:yes")
+    await service.text(person.sender(1000), "Phạm Minh Đức")
+    out = await service.text(person.sender(1000), "Phạm Minh Đức")  # the same update, after a crash
+    assert "ngày sinh" in texts(out).lower()  # asks the current question again, no error
+    async with db.session() as session:
+        state = (await session.exec(select(ConversationState))).one()
+    assert state.step == "dob"
+
+
+async def test_edit_from_summary_and_profile(service: ChatService, db: Database) -> None:
+    person = Person(service, 16)
+    await register(person)
+    out = await person.say("/profile")
+    assert "Nguyễn Văn An" in texts(out) and "edit:phone" in buttons(out)
+    await person.tap("edit:phone")
+    out = await person.say("0987 654 321")
+    assert "0987 654 321" in texts(out)
+    await person.tap("edit:donation")
+    await person.tap("kind:never")
+    async with db.session() as session:
+        donor = (await session.exec(select(Donor))).one()
+    assert donor.phone_e164 == "+84987654321"
+    assert donor.last_donation_kind == "never" and donor.last_donation_date is None
+
+
+async def test_language_switch(service: ChatService, db: Database) -> None:
+    person = Person(service, 17)
+    await register(person)
+    out = await person.say("/language")
+    assert buttons(out) == ["setlang:vi", "setlang:en"]
+    out = await person.tap("setlang:en")
+    assert out.menu_locale == "en" and "English" in texts(out)
+    out = await person.say("/profile")
+    assert "Your profile" in texts(out)
+
+
+async def test_stop_words_and_restart(service: ChatService, db: Database) -> None:
+    person = Person(service, 18)
+    await register(person)
+    for word in ("dừng", "Hủy đăng ký", "/stop"):
+        out = await person.say(word)
+        assert "/start" in texts(out)
+    async with db.session() as session:
+        assert (await session.exec(select(Donor))).one().is_stopped
+    out = await person.say("/start")
+    assert "trở lại" in texts(out).lower()
+    async with db.session() as session:
+        assert not (await session.exec(select(Donor))).one().is_stopped
+
+
+async def test_forget_really_deletes(service: ChatService, db: Database) -> None:
+    person = Person(service, 19)
+    other = Person(service, 20)
+    await register(person)
+    await register(other)
+    out = await person.say("/forget")
+    assert buttons(out) == ["forget:yes", "forget:no"]
+    out = await person.tap("forget:no")
+    assert await count(db, Donor) == 2
+    await person.say("/forget")
+    await person.tap("forget:yes")
+    assert await count(db, Donor) == 1
+    assert await count(db, ConsentRecord) == 1
+    async with db.session() as session:
+        assert (await session.exec(select(Donor))).one().external_id == "20"
+    out = await person.say("/forget")
+    assert buttons(out) == []

@@ -1,0 +1,408 @@
+"""Roles and access: the permission matrix, and /grant, /revoke, /roles, /whoami on a database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlmodel import col, func, select
+
+from models import AuditEntry, RoleGrant, RoleWard
+from models.database import Database
+from services import admin, roles
+from services.dialog import Reply
+from services.i18n import use_locale
+from services.roles import Action, Actor, InvalidRequest, LeaderScope, PermissionDenied
+
+HANOI, HCM = "01", "79"
+BA_DINH, NGOC_HA, HOAN_KIEM = "00004", "00008", "00070"  # wards of Hà Nội
+SAI_GON = "26740"  # a ward of Hồ Chí Minh
+ADMINS = frozenset({"1"})
+
+CLUB = LeaderScope(7, "CLB Hiến máu Ba Đình", HANOI, frozenset({BA_DINH, NGOC_HA}))
+ADMIN = Actor("telegram", "1", is_admin=True)
+STAFF_HERE = Actor("telegram", "2", staff_provinces=frozenset({HANOI}))
+STAFF_ELSEWHERE = Actor("telegram", "3", staff_provinces=frozenset({HCM}))
+LEADER = Actor("telegram", "4", leader_scopes=(CLUB,))
+CITIZEN = Actor("telegram", "5")
+
+# Who tries, and for which province and wards.
+CASES: dict[str, tuple[Actor, str, tuple[str, ...]]] = {
+    "admin": (ADMIN, HANOI, (BA_DINH,)),
+    "staff in province": (STAFF_HERE, HANOI, (BA_DINH,)),
+    "staff of another province": (STAFF_ELSEWHERE, HANOI, (BA_DINH,)),
+    "leader in own ward": (LEADER, HANOI, (BA_DINH,)),
+    "leader for a ward outside the club": (LEADER, HANOI, (HOAN_KIEM,)),
+    "citizen": (CITIZEN, HANOI, (BA_DINH,)),
+}
+COLUMNS = tuple(CASES)
+Y, N = True, False
+# Columns: admin, staff in province, staff elsewhere, leader own ward, leader outside, citizen.
+MATRIX: dict[Action, tuple[bool, bool, bool, bool, bool, bool]] = {
+    Action.CREATE_DRIVE: (Y, Y, N, Y, N, N),
+    Action.EDIT_DRIVE: (Y, Y, N, Y, N, N),
+    Action.CANCEL_DRIVE: (Y, Y, N, Y, N, N),
+    Action.BROADCAST: (Y, Y, N, Y, N, N),
+    Action.URGENT: (Y, Y, N, Y, N, N),
+    Action.VIEW_STATS: (Y, Y, N, N, N, N),
+    Action.GRANT_LEADER: (Y, Y, N, N, N, N),
+    Action.GRANT_STAFF: (Y, N, N, N, N, N),
+    Action.REVOKE: (Y, Y, N, N, N, N),
+    Action.LIST_ROLES: (Y, Y, N, N, N, N),
+}
+
+
+@pytest.fixture(autouse=True)
+def english() -> Iterator[None]:
+    """Assert on the English texts whatever the Vietnamese catalog holds."""
+    with use_locale("en"):
+        yield
+
+
+def test_matrix_covers_every_action() -> None:
+    assert set(MATRIX) == set(Action)
+
+
+@pytest.mark.parametrize(
+    ("action", "who", "expected"),
+    [(action, who, row[i]) for action, row in MATRIX.items() for i, who in enumerate(COLUMNS)],
+)
+def test_role_matrix(action: Action, who: str, expected: bool) -> None:
+    actor, province, wards = CASES[who]
+    assert roles.allowed(actor, action, province, wards) is expected
+
+
+def test_leader_needs_every_ward_in_the_club_and_province() -> None:
+    create = Action.CREATE_DRIVE
+    assert roles.allowed(LEADER, create, HANOI, [BA_DINH, NGOC_HA])
+    assert not roles.allowed(LEADER, create, HANOI, [BA_DINH, HOAN_KIEM])
+    assert not roles.allowed(LEADER, create, HANOI, [])
+    assert not roles.allowed(LEADER, create, HCM, [SAI_GON])
+    assert not roles.allowed(LEADER, create, HCM, [BA_DINH])  # right code, wrong province
+    assert not roles.allowed(LEADER, create, None, [BA_DINH])
+
+
+def test_staff_only_within_their_province() -> None:
+    assert roles.allowed(STAFF_HERE, Action.BROADCAST, HANOI, [])
+    assert not roles.allowed(STAFF_HERE, Action.BROADCAST, HANOI, [SAI_GON])
+    assert not roles.allowed(STAFF_HERE, Action.VIEW_STATS, None)
+    assert roles.allowed(ADMIN, Action.VIEW_STATS, None)
+    with pytest.raises(PermissionDenied) as denied:
+        roles.check(STAFF_ELSEWHERE, Action.URGENT, HANOI, [BA_DINH])
+    assert denied.value.action == Action.URGENT
+    assert (denied.value.province_code, denied.value.ward_codes) == (HANOI, (BA_DINH,))
+
+
+def test_scopes_for_pickers() -> None:
+    assert roles.wards_in_scope(ADMIN, HANOI) is None
+    assert roles.wards_in_scope(STAFF_HERE, HANOI) is None
+    assert roles.wards_in_scope(STAFF_ELSEWHERE, HANOI) == frozenset()
+    assert roles.wards_in_scope(LEADER, HANOI) == {BA_DINH, NGOC_HA}
+    assert roles.wards_in_scope(CITIZEN, HANOI) == frozenset()
+    assert roles.provinces_in_scope(ADMIN) is None
+    assert roles.provinces_in_scope(LEADER) == {HANOI}
+    assert roles.provinces_in_scope(CITIZEN) == frozenset()
+
+
+def test_actor_properties() -> None:
+    assert (ADMIN.is_admin, ADMIN.is_staff, ADMIN.is_leader, ADMIN.is_privileged) == (Y, N, N, Y)
+    assert (STAFF_HERE.is_staff, STAFF_HERE.is_privileged) == (Y, Y)
+    assert (LEADER.is_leader, LEADER.is_privileged) == (Y, Y)
+    assert not CITIZEN.is_privileged
+    assert CITIZEN.label == "telegram:5"
+
+
+def test_scope_label_fits_the_column() -> None:
+    assert roles.scope_label(None) == "all"
+    assert roles.scope_label(HANOI) == "province 01"
+    assert roles.scope_label(HANOI, [NGOC_HA, BA_DINH]) == "province 01 / wards 00004,00008"
+    many = [f"{n:05d}" for n in range(40)]
+    assert roles.scope_label(HANOI, many) == "province 01 / 40 wards"
+
+
+def test_refusals_are_polite_and_say_who_can_help() -> None:
+    text = admin.refuse(Action.CREATE_DRIVE, HANOI, [HOAN_KIEM]).text
+    assert text.startswith("Sorry")
+    assert "Phường Hoàn Kiếm" in text and "TP. Hà Nội" in text
+    assert "Red Cross or Youth Union club" in text
+    assert "bot's administrators" in admin.refuse(Action.GRANT_STAFF).text
+    stats = admin.refuse(Action.VIEW_STATS, HCM).text
+    assert "TP. Hồ Chí Minh" in stats and "Red Cross office" in stats
+    for action in Action:
+        assert admin.refuse(action).text.startswith("Sorry")
+
+
+# --- on the database --------------------------------------------------------------------------
+
+
+async def actor_of(db: Database, user_id: str) -> Actor:
+    """The person's roles as the router would load them."""
+    async with db.session() as session:
+        return await roles.load_actor(session, "telegram", user_id, ADMINS)
+
+
+async def run(db: Database, user_id: str, line: str) -> str:
+    """Type a role command as `user_id`; the reply texts, joined."""
+    name, *args = line.lstrip("/").split()
+    actor = await actor_of(db, user_id)
+    async with db.session() as session:
+        replies: list[Reply] = await admin.COMMANDS[name](session, actor, args)
+    return "\n".join(r.text for r in replies)
+
+
+async def audit_rows(db: Database) -> list[tuple[str, str, str]]:
+    async with db.session() as session:
+        rows = (await session.exec(select(AuditEntry).order_by(col(AuditEntry.id)))).all()
+    return [(r.actor, r.action, r.scope) for r in rows]
+
+
+async def count(db: Database, model: type) -> int:
+    async with db.session() as session:
+        return (await session.exec(select(func.count()).select_from(model))).one()
+
+
+async def test_admin_grants_staff_by_province_name(db: Database) -> None:
+    out = await run(db, "1", "/grant staff 200 ha noi")
+    assert "telegram:200 is now steering-committee staff of TP. Hà Nội" in out
+    staff = await actor_of(db, "200")
+    assert staff.staff_provinces == {HANOI} and not staff.is_admin
+    assert (await actor_of(db, "1")).is_admin
+    assert await audit_rows(db) == [("telegram:1", "grant_staff", "province 01")]
+    out = await run(db, "1", "/grant staff 201 Hồ Chí Minh")
+    assert "TP. Hồ Chí Minh" in out
+    assert (await actor_of(db, "201")).staff_provinces == {HCM}
+
+
+async def test_staff_cannot_grant_staff_nor_outside_their_province(db: Database) -> None:
+    await run(db, "1", "/grant staff 200 01")
+    out = await run(db, "200", "/grant staff 201 01")
+    assert out.startswith("Sorry") and "administrators" in out
+    out = await run(db, "200", "/grant leader 300 hcm 26740 CLB Sài Gòn")
+    assert out.startswith("Sorry") and "TP. Hồ Chí Minh" in out
+    assert await count(db, RoleGrant) == 1
+    assert [row[1] for row in await audit_rows(db)] == ["grant_staff"]
+
+
+async def test_staff_grants_a_leader_with_ward_names_and_codes(db: Database) -> None:
+    await run(db, "1", "/grant staff 200 01")
+    out = await run(db, "200", '/grant leader 300 "Hà Nội" "Ba Đình, 00008" CLB Hiến máu Ba Đình')
+    assert "telegram:300 now leads CLB Hiến máu Ba Đình" in out
+    assert "Phường Ba Đình, Phường Ngọc Hà" in out
+    leader = await actor_of(db, "300")
+    (scope,) = leader.leader_scopes
+    assert (scope.club_name, scope.province_code) == ("CLB Hiến máu Ba Đình", HANOI)
+    assert scope.ward_codes == {BA_DINH, NGOC_HA}
+    assert roles.allowed(leader, Action.CREATE_DRIVE, HANOI, [NGOC_HA])
+    assert not roles.allowed(leader, Action.CREATE_DRIVE, HANOI, [HOAN_KIEM])
+    assert (await audit_rows(db))[-1] == (
+        "telegram:200",
+        "grant_leader",
+        "province 01 / wards 00004,00008",
+    )
+    async with db.session() as session:
+        entry = (await session.exec(select(AuditEntry).order_by(col(AuditEntry.id).desc()))).first()
+    assert entry is not None and entry.at is not None
+    assert entry.detail["person"] == "telegram:300"
+    assert entry.detail["club"] == "CLB Hiến máu Ba Đình"
+    assert entry.detail["wards"] == [BA_DINH, NGOC_HA]
+    # Without quotes, the province and exact ward names are still found, diacritics or not.
+    out = await run(db, "1", "/grant leader 301 Hà Nội Ba Đình, hoan kiem CLB Thanh niên")
+    assert "telegram:301 now leads CLB Thanh niên for Phường Ba Đình, Phường Hoàn Kiếm" in out
+    assert (await actor_of(db, "301")).leader_wards(HANOI) == {BA_DINH, HOAN_KIEM}
+    out = await run(db, "1", "/grant leader 302 hanoi badinh,hoankiem CLB")
+    assert (await actor_of(db, "302")).leader_wards(HANOI) == {BA_DINH, HOAN_KIEM}
+    # A name that is only the start of several wards is not guessed.
+    out = await run(db, "1", "/grant leader 303 01 hoan CLB")
+    assert "“hoan” could be Phường Hoàn Kiếm (00070), Phường Hoàng Mai (00331)" in out
+    assert not (await actor_of(db, "303")).is_leader
+
+
+async def test_leaders_and_citizens_cannot_manage_roles(db: Database) -> None:
+    await run(db, "1", "/grant leader 300 01 00004 CLB Ba Đình")
+    before = await audit_rows(db)
+    for user in ("300", "555"):
+        for line in (
+            "/grant leader 301 01 00004 CLB",
+            "/grant staff 301 01",
+            "/revoke 1",
+            "/roles",
+        ):
+            out = await run(db, user, line)
+            assert out.startswith("Sorry"), (user, line, out)
+            assert "Red Cross" in out
+    assert await count(db, RoleGrant) == 1
+    assert await audit_rows(db) == before
+
+
+async def test_revoke_removes_access(db: Database) -> None:
+    await run(db, "1", "/grant staff 200 01")
+    await run(db, "200", "/grant leader 300 01 00004,00008 CLB Ba Đình")
+    leader = await actor_of(db, "300")
+    grant_id = leader.leader_scopes[0].grant_id
+    assert roles.allowed(leader, Action.BROADCAST, HANOI, [BA_DINH])
+    out = await run(db, "200", f"/revoke #{grant_id}")
+    assert f"#{grant_id} removed" in out and "no longer leads CLB Ba Đình" in out
+    leader = await actor_of(db, "300")
+    assert not leader.is_privileged
+    assert not roles.allowed(leader, Action.BROADCAST, HANOI, [BA_DINH])
+    assert await count(db, RoleWard) == 0
+    assert (await audit_rows(db))[-1] == (
+        "telegram:200",
+        "revoke",
+        "province 01 / wards 00004,00008",
+    )
+    out = await run(db, "200", f"/revoke {grant_id}")
+    assert f"There is no role number #{grant_id}" in out
+
+
+async def test_only_admins_remove_staff_and_staff_stay_in_their_province(db: Database) -> None:
+    await run(db, "1", "/grant staff 200 01")
+    await run(db, "1", "/grant staff 201 79")
+    await run(db, "1", "/grant leader 301 79 26740 CLB Sài Gòn")
+    staff_id, other_staff_id, hcm_leader_id = 1, 2, 3
+    out = await run(db, "200", f"/revoke {staff_id}")
+    assert out.startswith("Sorry") and "administrators" in out
+    out = await run(db, "200", f"/revoke {hcm_leader_id}")
+    assert out.startswith("Sorry") and "TP. Hồ Chí Minh" in out
+    assert await count(db, RoleGrant) == 3
+    out = await run(db, "1", f"/revoke {other_staff_id}")
+    assert "no longer steering-committee staff of TP. Hồ Chí Minh" in out
+    assert not (await actor_of(db, "201")).is_staff
+    assert (await audit_rows(db))[-1] == ("telegram:1", "revoke", "province 79")
+
+
+async def test_roles_lists_what_the_caller_may_see(db: Database) -> None:
+    assert "No roles have been granted yet" in await run(db, "1", "/roles")
+    await run(db, "1", "/grant staff 200 01")
+    await run(db, "1", "/grant leader 300 01 00004 CLB Ba Đình")
+    await run(db, "1", "/grant leader 301 79 26740 CLB Sài Gòn")
+    everything = await run(db, "1", "/roles")
+    assert "Roles granted: 3" in everything
+    assert "#1 staff of TP. Hà Nội: telegram:200, by telegram:1" in everything
+    assert "#2 leader of CLB Ba Đình (TP. Hà Nội: Phường Ba Đình): telegram:300" in everything
+    assert "CLB Sài Gòn" in everything and "/revoke" in everything
+    mine = await run(db, "200", "/roles")
+    assert "Roles granted in TP. Hà Nội: 2" in mine
+    assert "CLB Ba Đình" in mine and "CLB Sài Gòn" not in mine
+    rows = await audit_rows(db)
+    assert rows[-1] == ("telegram:200", "list_roles", "province 01")
+    assert ("telegram:1", "list_roles", "all") in rows
+
+
+async def test_every_privileged_action_is_audited(db: Database) -> None:
+    await run(db, "1", "/grant staff 200 01")
+    await run(db, "200", "/grant leader 300 01 00004 CLB Ba Đình")
+    await run(db, "200", "/roles")
+    await run(db, "200", "/revoke 2")
+    await run(db, "555", "/whoami")
+    assert await audit_rows(db) == [
+        ("telegram:1", "grant_staff", "province 01"),
+        ("telegram:200", "grant_leader", "province 01 / wards 00004"),
+        ("telegram:200", "list_roles", "province 01"),
+        ("telegram:200", "revoke", "province 01 / wards 00004"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("/grant staff 200 atlantis", "I do not know the province “atlantis”"),
+        ("/grant staff 200 99", "There is no province with code “99”"),
+        ("/grant staff 200 ha", "could be"),
+        ("/grant staff abc 01", "“abc” is not a user id"),
+        ("/grant staff -5 01", "“-5” is not a user id"),
+        ("/grant leader 300 01 26740 CLB", "Ward 26740 (Phường Sài Gòn) is in TP. Hồ Chí Minh"),
+        ("/grant leader 300 01 99999 CLB", "There is no ward with code 99999 in TP. Hà Nội"),
+        ("/grant leader 300 01 atlantis CLB", "There is no ward “atlantis” in TP. Hà Nội"),
+        ("/grant leader 300 01 00004", "To grant a role"),
+        ("/grant", "To grant a role"),
+        ("/grant boss 300 01", "To grant a role"),
+        ("/revoke", "To remove a role"),
+        ("/revoke abc", "To remove a role"),
+        ("/revoke 999", "There is no role number #999"),
+        ("/revoke 99999999999", "There is no role number #99999999999"),
+        ("/revoke 0", "There is no role number #0"),
+    ],
+)
+async def test_bad_input_gives_a_clear_message(db: Database, line: str, expected: str) -> None:
+    out = await run(db, "1", line)
+    assert expected in out, out
+    assert await count(db, RoleGrant) == 0
+    assert await audit_rows(db) == []
+
+
+async def test_a_duplicate_grant_is_refused_clearly(db: Database) -> None:
+    await run(db, "1", "/grant staff 200 01")
+    out = await run(db, "1", "/grant staff 200 hanoi")
+    assert "telegram:200 is already steering-committee staff of TP. Hà Nội (#1)" in out
+    await run(db, "1", "/grant leader 300 01 00004 CLB A")
+    out = await run(db, "1", "/grant leader 300 01 00008 CLB B")
+    assert "already leads a club in TP. Hà Nội (#2)" in out and "/revoke 2" in out
+    assert await count(db, RoleGrant) == 2
+
+
+async def test_a_concurrent_duplicate_leaves_the_transaction_usable(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await run(db, "1", "/grant staff 200 01")
+    original = roles._existing
+    calls: list[Any] = []
+
+    async def miss_once(*args: Any) -> Any:
+        calls.append(args)
+        return None if len(calls) == 1 else await original(*args)
+
+    monkeypatch.setattr(roles, "_existing", miss_once)
+    async with db.session() as session:
+        with pytest.raises(InvalidRequest) as error:
+            await roles.grant_staff(session, ADMIN, "telegram", "200", HANOI)
+        assert "already" in error.value.text()
+        await roles.audit(session, ADMIN, "note", "province 01", kept=True)
+    assert await count(db, RoleGrant) == 1
+    assert (await audit_rows(db))[-1] == ("telegram:1", "note", "province 01")
+
+
+async def test_audit_for_other_modules(db: Database) -> None:
+    async with db.session() as session:
+        await roles.audit(
+            session,
+            LEADER,
+            Action.CREATE_DRIVE,
+            roles.scope_label(HANOI, [BA_DINH]),
+            drive_id=5,
+            wards=frozenset({NGOC_HA, BA_DINH}),
+        )
+    async with db.session() as session:
+        entry = (await session.exec(select(AuditEntry))).one()
+    assert (entry.actor, entry.action, entry.scope) == (
+        "telegram:4",
+        "create_drive",
+        "province 01 / wards 00004",
+    )
+    assert entry.detail == {"drive_id": 5, "wards": [BA_DINH, NGOC_HA]}
+
+
+async def test_whoami(db: Database) -> None:
+    out = await run(db, "555", "/whoami")
+    assert "Your user id: 555" in out and "no special role" in out
+    await run(db, "1", "/grant leader 300 01 00004 CLB Ba Đình")
+    out = await run(db, "300", "/whoami")
+    assert "Leader of CLB Ba Đình (#1) for Phường Ba Đình, TP. Hà Nội" in out
+    assert "/grant" not in out
+    out = await run(db, "1", "/whoami")
+    assert "administrator" in out and "/grant" in out
+    assert await audit_rows(db) == [("telegram:1", "grant_leader", "province 01 / wards 00004")]
+
+
+async def test_grant_staff_directly_checks_input(db: Database) -> None:
+    async with db.session() as session:
+        with pytest.raises(InvalidRequest):
+            await roles.grant_staff(session, ADMIN, "telegram", "", HANOI)
+        with pytest.raises(PermissionDenied):
+            await roles.grant_staff(session, STAFF_HERE, "telegram", "9", HANOI)
+        with pytest.raises(PermissionDenied):
+            await roles.list_grants(session, LEADER)
+        with pytest.raises(InvalidRequest):
+            await roles.grant_leader(session, ADMIN, "telegram", "9", HANOI, [BA_DINH], "  ")
+    assert await count(db, RoleGrant) == 0
