@@ -34,11 +34,12 @@ from scheduler.sender import Sender
 from scheduler.telegram_transport import TelegramTransport
 from services.chat import ChatService
 from services.config import Settings, SettingsError, load_settings
+from services.faq import default_index as load_faq
 
 log = logging.getLogger("bot")
 
 SERVICE_COMMANDS = (
-    "drives", "wards", "newdrive", "mydrives", "broadcast", "urgent",
+    "eligibility", "drives", "wards", "newdrive", "mydrives", "broadcast", "urgent",
     "grant", "revoke", "roles", "whoami",
 )
 
@@ -67,7 +68,7 @@ def register_handlers(app: Application) -> None:
     app.add_handler(CommandHandler("forget", commands.forget))
     app.add_handler(CommandHandler("back", commands.back))
     app.add_handler(CommandHandler("cancel", commands.cancel))
-    # 2. Drives and wards (citizens), leader and staff tools, roles (checked in services/roles).
+    # 2. Eligibility check, drives and wards (citizens), leader and staff tools, roles (checked in services/roles).
     app.add_handler(CommandHandler(SERVICE_COMMANDS, commands.service_command))
     # 3. Tapped inline buttons.
     app.add_handler(CallbackQueryHandler(callbacks.button))
@@ -132,6 +133,7 @@ async def run_telegram(settings: Settings) -> None:
     assert token
     db = Database(settings.database_url)
     await upgrade_database(db.engine)
+    await asyncio.to_thread(load_faq)  # build the FAQ index now, not on the first question
     app = build_application(settings, db, token=token)
     # The sender paces itself, so it gets its own Bot without PTB's rate limiter.
     urls = api_urls(settings)
@@ -162,6 +164,7 @@ async def run_console(settings: Settings, user_id: int, language_code: str) -> N
     """Chat with the bot in this terminal."""
     db = Database(settings.database_url)
     await upgrade_database(db.engine)
+    await asyncio.to_thread(load_faq)
     api = ConsoleBotApi(print, user_id=user_id, language_code=language_code)
     app = build_application(settings, db, token="100000001:console", request=ConsoleRequest(api))
     print("Console mode: type messages or /commands, a number to tap a button, Ctrl-D to quit.")

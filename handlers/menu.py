@@ -11,6 +11,7 @@ from services.i18n import N_, SUPPORTED, _, use_locale
 
 COMMANDS = (
     ("start", N_("Register or open the menu")),
+    ("eligibility", N_("Can I give blood?")),
     ("drives", N_("Blood drives near you")),
     ("profile", N_("See and change your details")),
     ("wards", N_("Wards you follow")),

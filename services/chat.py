@@ -16,24 +16,25 @@ from zoneinfo import ZoneInfo
 
 from models.database import Database
 from models.types import utcnow
-from services import admin, drive_chat, outbox, roles
+from services import admin, drive_chat, faq, outbox, roles
 from services import donors as crud
 from services.consent import CONSENT_VERSION, consent_text
 from services.dialog import Button, Keyboard, Outcome, Reply, Sender
 from services.donor_eligibility import may_give_now
 from services.flows.base import Flow, Turn
 from services.flows.broadcast import BROADCAST, URGENT, BroadcastFlow
+from services.flows.eligibility import EligibilityFlow, remind
 from services.flows.follow import FollowFlow
 from services.flows.manage_drive import ManageDriveFlow
 from services.flows.new_drive import NewDriveFlow
 from services.flows.registration import RegistrationFlow
-from services.i18n import SUPPORTED, _, pick_locale, set_locale, use_locale
+from services.i18n import SUPPORTED, _, get_locale, pick_locale, set_locale, use_locale
 from services.labels import language_label
 from services.menus import help_text, main_menu, profile_card
 from services.registration import EDITABLE
 
 DEEP_LINK = re.compile(r"^drive_(\d{1,9})$")
-CITIZEN_BUTTONS = ("drives", "signup", "waitlist", "unsign", "unfollow", "follow")
+CITIZEN_BUTTONS = ("drives", "signup", "waitlist", "unsign", "unfollow", "follow", "remind")
 STOP_WORDS = {
     "dừng",
     "dừng lại",
@@ -69,6 +70,7 @@ class ChatService:
         self.new_drive = NewDriveFlow(tz, admin_ids, quiet_hours, lambda p: self.deep_link(p))
         self.manage = ManageDriveFlow(tz, admin_ids)
         self.follow = FollowFlow()
+        self.check = EligibilityFlow()
         self.broadcast = BroadcastFlow(BROADCAST, tz, admin_ids, quiet_hours, may_give_now)
         self.urgent = BroadcastFlow(URGENT, tz, admin_ids, quiet_hours, may_give_now)
         flows: tuple[Flow, ...] = (
@@ -76,6 +78,7 @@ class ChatService:
             self.new_drive,
             self.manage,
             self.follow,
+            self.check,
             self.broadcast,
             self.urgent,
         )
@@ -140,6 +143,8 @@ class ChatService:
                 return Outcome(await self._where_we_are(t))
             if name in ("drives", "wards") and not t.donor.is_registered:
                 return Outcome([Reply(_("Please finish registering first: send /start."))])
+            if name == "eligibility":
+                return Outcome(await self.check.begin(t))
             if name == "drives":
                 return Outcome(await drive_chat.list_drives(t, self.tz))
             if name == "wards":
@@ -228,15 +233,17 @@ class ChatService:
             return await self.stop(sender)
         async with self._turn(sender) as t:
             if t.donor is None:
-                out = Outcome([Reply(_("Hello! To begin, choose your language."))])
+                # A question is answered before consent too: nothing about the person is stored.
+                answer = faq.match(text, get_locale())
+                out = Outcome([Reply(answer.answer)] if answer else [])
+                out.add(Reply(_("Hello! To begin, choose your language.")))
                 return out.add(self._language_question(onboarding=True))
             if t.duplicate:
                 return Outcome(await self._where_we_are(t))
             flow = self._flow(t)
             if flow is not None:
                 return Outcome(await flow.on_text(t, text))
-            sorry = _("Sorry, I did not understand that. Here is what I can do:")
-            return Outcome([main_menu(sorry)])
+            return Outcome([_answer_question(text, t.me.is_registered)])
 
     async def contact(self, sender: Sender, phone_number: str, is_own: bool) -> Outcome:
         """A shared contact card."""
@@ -303,6 +310,8 @@ class ChatService:
                 return Outcome(await drive_chat.unfollow(t, province, ward))
             if kind == "follow":
                 return Outcome(await self.follow.begin(t))
+            if kind == "remind":
+                return Outcome(await remind(t, value, self.tz))
             if kind == "md" and self._flow(t) is not self.manage:
                 return Outcome(await self.manage.choice(t, data))
             flow = self._flow(t)
@@ -416,6 +425,8 @@ class ChatService:
             return Outcome([profile_card(t.me)])
         if value == "language":
             return Outcome([self._language_question(onboarding=False)])
+        if value == "eligibility":
+            return Outcome(await self.check.begin(t))
         if value in ("drives", "wards") and not t.me.is_registered:
             return Outcome(await self._resume(t))
         if value == "drives":
@@ -443,6 +454,21 @@ class ChatService:
             "interest in giving blood; send /start if you want to register again."
         )
         return Outcome([Reply(gone, keyboard=Keyboard.REMOVE)])
+
+
+def _answer_question(text: str, registered: bool) -> Reply:
+    """A free-text question: the knowledge base's answer, or an honest "I don't know"."""
+    answer = faq.match(text, get_locale())
+    check = [Button(_("✅ Can I give blood?"), "menu:eligibility")]
+    if answer is None:
+        sorry = _(
+            "Sorry, I do not have a good answer to that. I can answer questions about giving "
+            "blood (who may give, waiting times, preparing, benefits), check whether you can "
+            "give now, or show drives near you."
+        )
+        return main_menu(sorry) if registered else Reply(sorry, [check])
+    buttons = [check, [Button(_("🩸 Drives near me"), "menu:drives")]] if registered else [check]
+    return Reply(answer.answer, buttons)
 
 
 def _forget_question() -> Reply:

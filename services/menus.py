@@ -15,6 +15,7 @@ def main_menu(text: str) -> Reply:
         text,
         [
             [Button(_("🩸 Drives near me"), "menu:drives")],
+            [Button(_("✅ Can I give blood?"), "menu:eligibility")],
             [Button(_("👤 My profile"), "menu:profile"), Button(_("🔔 My wards"), "menu:wards")],
             [Button(_("🌐 Language"), "menu:language"), Button(_("❓ Help"), "menu:help")],
         ],
@@ -48,11 +49,15 @@ def help_text() -> str:
     return _(
         "I help volunteer blood donors in Vietnam:\n"
         "• register as a volunteer donor in your ward;\n"
-        "• keep your details up to date;\n"
-        "• soon: check when you may give again, find drives near you and get reminders.\n"
+        "• check whether and when you may give blood, and how much (/eligibility);\n"
+        "• answer your questions: just type them, e.g. “how long after a tattoo can I give?”;\n"
+        "• find drives in your ward and sign up (/drives); follow more wards (/wards).\n"
         "\n"
         "Commands:\n"
         "/start – register or open the menu\n"
+        "/eligibility – can I give blood?\n"
+        "/drives – upcoming drives near you\n"
+        "/wards – wards you follow\n"
         "/profile – see and change your details\n"
         "/language – Tiếng Việt / English\n"
         "/stop – no more messages (until /start)\n"

@@ -279,7 +279,7 @@ def _answer_name(text: str) -> Answer:
     )
 
 
-def _parse_past_date(text: str, today: date) -> tuple[date | None, str | None]:
+def parse_past_date(text: str, today: date) -> tuple[date | None, str | None]:
     """A date that is not in the future, or the message explaining what is wrong."""
     try:
         value = parse_date(text, today=today)
@@ -300,7 +300,7 @@ def _parse_past_date(text: str, today: date) -> tuple[date | None, str | None]:
 
 def _answer_birth_date(text: str, today: date) -> Answer:
     """Date of birth; 16+ to register, with a note when too young or too old to donate."""
-    value, error = _parse_past_date(text, today)
+    value, error = parse_past_date(text, today)
     if value is None:
         return Answer(error=error)
     age = age_on(value, today)
@@ -464,7 +464,7 @@ def _answer_donation_kind(text: str) -> Answer:
 
 def _answer_donation_date(text: str, donor: Donor, today: date) -> Answer:
     """Date of the last donation: past, and after the donor turned 16."""
-    value, error = _parse_past_date(text, today)
+    value, error = parse_past_date(text, today)
     if value is None:
         return Answer(error=error)
     if donor.date_of_birth and age_on(donor.date_of_birth, value) < MIN_REGISTRATION_AGE:

@@ -1,0 +1,204 @@
+"""The guided check and free-text questions, through the chat service, on a real database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import select
+
+from models import ConversationState, Donor, OutboxMessage
+from models.database import Database
+from services.chat import ChatService
+from services.labels import date_label
+from services.reminders import due_at
+from tests.test_chat import Person, buttons, count, register, service, texts
+
+__all__ = ["service"]  # the fixture, shared with tests/test_chat.py
+
+
+async def check(person: Person) -> str:
+    """Open the guided check (the /eligibility command)."""
+    out = await person.service.command(person.sender(), "eligibility", [])
+    return texts(out)
+
+
+async def donor(db: Database, user_id: int) -> Donor:
+    async with db.session() as session:
+        return (await session.exec(select(Donor).where(Donor.external_id == str(user_id)))).one()
+
+
+async def test_registered_donor_can_give_now_with_the_volume_for_the_weight(
+    service: ChatService, db: Database
+) -> None:
+    person = Person(service, 101, "en")
+    await register(person, "en")
+    assert "What would you like to give?" in await check(person)  # age, sex, last gift are known
+    out = await person.tap("ekind:whole_blood")
+    assert "weigh" in texts(out)
+    out = await person.say("52,5 kg")
+    assert "ecat:done" in buttons(out)
+    out = await person.tap("ecat:done")
+    assert buttons(out) == ["ejob:yes", "ejob:no"]
+    out = await person.tap("ejob:no")
+    verdict = texts(out)
+    assert "you can give whole blood now" in verdict
+    assert "450 ml" in verdict  # 52.5 kg × 9 ml = 472 ml → the 450 ml bag
+    assert "Thông tư 26/2013/TT-BYT" in verdict
+    assert "final decision is made by the doctor" in verdict
+    assert "menu:drives" in buttons(out)
+    assert await count(db, ConversationState) == 0  # the answers are gone with the flow
+    assert (await donor(db, 101)).deferred_until is None
+
+
+async def test_bad_input_gets_a_message_and_the_same_question(service: ChatService) -> None:
+    person = Person(service, 102, "en")
+    await register(person, "en")
+    await check(person)
+    await person.tap("ekind:platelets")
+    for typed, message in (
+        ("500", "500 kg does not look right"),
+        ("abc", "as a number"),
+        ("-3", "as a number"),
+    ):
+        out = await person.say(typed)
+        assert message in texts(out)
+        assert texts(out).endswith("(e.g. 52)")  # asked again
+    await person.say("48")
+    await person.tap("ecat:illness")
+    await person.tap("ecode:dengue")
+    tomorrow = datetime.now(UTC).date() + timedelta(days=2)
+    out = await person.say(tomorrow.strftime("%d/%m/%Y"))
+    assert "is in the future" in texts(out)
+    out = await person.say("31/02/2026")
+    assert "is not a date" in texts(out)
+    out = await person.say("typed instead of tapping")  # still on the date question
+    assert "I could not read" in texts(out)
+    out = await person.tap("edate:ongoing")
+    assert "Dengue fever (still going on)" in texts(out)
+    out = await person.say("hello")  # a button step
+    assert "Please tap one of the buttons" in texts(out)
+    await person.tap("ecat:done")
+    out = await person.tap("ejob:no")
+    verdict = texts(out)
+    assert "you cannot give platelets by apheresis at the moment" in verdict
+    assert "minimum weight for platelets by apheresis is 50 kg" in verdict
+    assert "Dengue fever: wait 4 weeks, counted from the day it is over" in verdict
+    assert "menu:eligibility" in buttons(out)
+
+
+async def test_deferrals_give_a_date_and_a_reminder_is_queued_once(
+    service: ChatService, db: Database
+) -> None:
+    person = Person(service, 103, "en")
+    await register(person, "en")
+    today = service.today()
+    tattoo, flu = today - timedelta(days=30), today - timedelta(days=2)
+    await check(person)
+    await person.tap("ekind:whole_blood")
+    await person.say("60")
+    await person.tap("ecat:skin")
+    await person.tap("ecode:tattoo")
+    await person.say(tattoo.strftime("%d/%m/%Y"))
+    await person.tap("ecat:illness")
+    await person.tap("ecode:flu")
+    out = await person.say(flu.strftime("%d/%m/%Y"))
+    assert "So far:" in texts(out) and "Tattoo" in texts(out) and "Flu" in texts(out)
+    await person.tap("ecat:done")
+    out = await person.tap("ejob:yes")
+    verdict = texts(out)
+    month, year = tattoo.month + 6, tattoo.year
+    if month > 12:
+        month, year = month - 12, year + 1
+    until = tattoo.replace(year=year, month=month)
+    assert f"You can give whole blood from {date_label(until)}" in verdict
+    assert "Tattoo" in verdict and "wait 6 months" in verdict
+    assert "Flu" in verdict and "wait 7 days" in verdict
+    assert "Điều 5 khoản 5" in verdict  # the job rule, as advice
+    remind = [b for b in buttons(out) if b.startswith("remind:")]
+    assert remind == [f"remind:{until.isoformat()}:tattoo"]
+    out = await person.tap(remind[0])
+    assert date_label(until) in texts(out)
+    await person.tap(remind[0])  # tapped twice: still one reminder
+    me = await donor(db, 103)
+    assert me.deferred_until == until and me.deferral_code == "tattoo"
+    async with db.session() as session:
+        rows = (await session.exec(select(OutboxMessage).where(OutboxMessage.status == "pending"))).all()
+    assert len(rows) == 1
+    assert rows[0].not_before == due_at(until, service.tz)
+    assert date_label(until) in rows[0].text
+
+
+async def test_pregnancy_and_back(service: ChatService) -> None:
+    person = Person(service, 104, "en")
+    await person.say("/start")
+    await person.tap("lang:en")
+    await person.tap("consent:en:yes")
+    out = await check(person)  # not registered yet: the check asks birth date and sex first
+    assert "date of birth" in out
+    await person.say("02/03/1994")
+    out = await person.tap("esex:female")
+    assert "What would you like to give?" in texts(out)
+    out = await person.say("/back")
+    assert "Your sex?" in texts(out)
+    await person.tap("esex:female")
+    await person.tap("ekind:whole_blood")
+    out = await person.say("43")
+    assert "What did you give the last time?" in texts(out)  # not in the profile yet
+    out = await person.tap("esex:male")  # a stale button
+    assert "What did you give the last time?" in texts(out)
+    await person.tap("elast:never")
+    await person.tap("ecat:pregnancy")
+    out = await person.tap("ecode:pregnant_now")
+    assert "I am pregnant now" in texts(out)
+    await person.tap("ecat:done")
+    out = await person.tap("ejob:no")
+    verdict = texts(out)
+    assert "you cannot give whole blood at the moment" in verdict
+    assert "Not during pregnancy" in verdict and "12 months" in verdict
+    assert buttons(out) == ["menu:profile"]  # finish registering
+
+
+async def test_a_restart_resumes_the_check_where_it_was(service: ChatService, db: Database) -> None:
+    person = Person(service, 105)
+    await register(person)
+    await check(person)
+    await person.tap("ekind:whole_blood")
+    restarted = ChatService(db, organization="Hội Chữ thập đỏ", tz=service.tz)
+    person.service = restarted
+    out = await person.say("/start")
+    assert "cân nặng" in texts(out).lower() or "kg" in texts(out)
+    out = await person.say("55")
+    assert "ecat:done" in buttons(out)
+
+
+async def test_vietnamese_verdict(service: ChatService) -> None:
+    person = Person(service, 106)
+    await register(person)
+    await check(person)
+    await person.tap("ekind:whole_blood")
+    await person.say("55 ký")
+    await person.tap("ecat:done")
+    out = await person.tap("ejob:no")
+    verdict = texts(out)
+    assert "máu toàn phần" in verdict and "450 ml" in verdict
+    assert "bác sĩ" in verdict
+
+
+async def test_free_text_questions_are_answered_or_admitted(service: ChatService, db: Database) -> None:
+    stranger = Person(service, 107)
+    out = await stranger.say("xăm hình bao lâu thì hiến được")
+    assert "6 tháng" in texts(out)  # answered before any consent…
+    assert "lang:vi" in buttons(out)  # …and invited to register
+    assert await count(db, Donor) == 0  # nothing stored
+    person = Person(service, 108)
+    await register(person)
+    out = await person.say("bi cam co hien mau duoc khong")
+    assert "7 ngày" in texts(out)
+    assert "menu:eligibility" in buttons(out)
+    out = await person.say("giá vàng hôm nay bao nhiêu")
+    assert "menu:eligibility" in buttons(out)
+    assert "6 tháng" not in texts(out) and "7 ngày" not in texts(out)
+    english = Person(service, 109, "en")
+    await register(english, "en")
+    out = await english.say("how long after platelets can I give whole blood?")
+    assert "14 days" in texts(out)
