@@ -185,10 +185,12 @@ class Sender:
         try:
             assert message.id is not None
             await asyncio.sleep(self.spacing.reserve(message.chat_id))
-            await self.pacer.wait()
             async with self.db.session() as session:
                 if not await outbox.claim(session, message.id):
                     return  # another sender took it, or the person stopped meanwhile
+            # The slot is taken after the claim's commit, right before the request: a slow commit
+            # would otherwise bunch requests together at the server and draw 429s.
+            await self.pacer.wait()
             async with self.db.session() as session:
                 await self._send_and_record(session, message)
         except Exception:
