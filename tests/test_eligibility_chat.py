@@ -122,7 +122,9 @@ async def test_deferrals_give_a_date_and_a_reminder_is_queued_once(
     me = await donor(db, 103)
     assert me.deferred_until == until and me.deferral_code == "tattoo"
     async with db.session() as session:
-        rows = (await session.exec(select(OutboxMessage).where(OutboxMessage.status == "pending"))).all()
+        rows = (
+            await session.exec(select(OutboxMessage).where(OutboxMessage.status == "pending"))
+        ).all()
     assert len(rows) == 1
     assert rows[0].not_before == due_at(until, service.tz)
     assert date_label(until) in rows[0].text
@@ -133,8 +135,8 @@ async def test_pregnancy_and_back(service: ChatService) -> None:
     await person.say("/start")
     await person.tap("lang:en")
     await person.tap("consent:en:yes")
-    out = await check(person)  # not registered yet: the check asks birth date and sex first
-    assert "date of birth" in out
+    opening = await check(person)  # not registered yet: the check asks birth date and sex first
+    assert "date of birth" in opening
     await person.say("02/03/1994")
     out = await person.tap("esex:female")
     assert "What would you like to give?" in texts(out)
@@ -184,7 +186,9 @@ async def test_vietnamese_verdict(service: ChatService) -> None:
     assert "bác sĩ" in verdict
 
 
-async def test_free_text_questions_are_answered_or_admitted(service: ChatService, db: Database) -> None:
+async def test_free_text_questions_are_answered_or_admitted(
+    service: ChatService, db: Database
+) -> None:
     stranger = Person(service, 107)
     out = await stranger.say("xăm hình bao lâu thì hiến được")
     assert "6 tháng" in texts(out)  # answered before any consent…
@@ -202,3 +206,24 @@ async def test_free_text_questions_are_answered_or_admitted(service: ChatService
     await register(english, "en")
     out = await english.say("how long after platelets can I give whole blood?")
     assert "14 days" in texts(out)
+
+
+def test_weights_and_dates_as_people_type_them() -> None:
+    from datetime import date
+
+    from services.flows.eligibility import parse_event_date, parse_weight
+
+    assert [parse_weight(t) for t in ("52", "52kg", "52,5 kg", "52 ký", "48 cân")] == [
+        52.0,
+        52.0,
+        52.5,
+        52.0,
+        48.0,
+    ]
+    assert [parse_weight(t) for t in ("abc", "5 2", "52 tuổi", "")] == [None] * 4
+    today = date(2026, 12, 1)
+    assert parse_event_date("hôm qua", today) == (date(2026, 11, 30), None)
+    assert parse_event_date("10 ngay truoc", today) == (date(2026, 11, 21), None)
+    assert parse_event_date("3 days ago", today) == (date(2026, 11, 28), None)
+    assert parse_event_date("2026-11-05", today) == (date(2026, 11, 5), None)
+    assert parse_event_date("sometime", today)[0] is None

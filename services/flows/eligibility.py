@@ -8,7 +8,7 @@ when the person asks for a reminder (services/reminders).
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -63,6 +63,20 @@ def parse_weight(text: str) -> float | None:
     if match is None or fold(match.group(2)).replace(" ", "") not in _WEIGHT_UNITS:
         return None
     return float(match.group(1).replace(",", "."))
+
+
+_DAYS_AGO = re.compile(r"^(\d{1,3}) ?(ngay|days?) ?(truoc|ago)$")
+_RELATIVE_DAYS = {"hom nay": 0, "today": 0, "hom qua": 1, "yesterday": 1, "hom kia": 2}
+
+
+def parse_event_date(text: str, today: date) -> tuple[date | None, str | None]:
+    """A past date as typed, or "today", "hôm qua", "3 ngày trước", "10 days ago"."""
+    folded = fold(text)
+    if folded in _RELATIVE_DAYS:
+        return today - timedelta(days=_RELATIVE_DAYS[folded]), None
+    if match := _DAYS_AGO.match(folded):
+        return today - timedelta(days=int(match.group(1))), None
+    return parse_past_date(text, today)
 
 
 def _events(data: dict[str, Any]) -> list[list[Any]]:
@@ -248,7 +262,7 @@ class EligibilityFlow(Flow):
                 return [Reply(error.format(weight=f"{weight:g}")), *self.prompt_now(t)]
             return await self._next(t, {**data, "weight": weight})
         if step in ("last_date", "event_date"):
-            value, error = parse_past_date(text, t.today)
+            value, error = parse_event_date(text, t.today)
             if value is None or error is not None:
                 return [Reply(error or ""), *self.prompt_now(t)]
             if step == "last_date":
