@@ -28,7 +28,7 @@ from services.flows.follow import FollowFlow
 from services.flows.manage_drive import ManageDriveFlow
 from services.flows.new_drive import NewDriveFlow
 from services.flows.registration import RegistrationFlow
-from services.i18n import SUPPORTED, _, get_locale, pick_locale, set_locale, use_locale
+from services.i18n import N_, SUPPORTED, _, get_locale, pick_locale, set_locale, use_locale
 from services.labels import language_label
 from services.menus import help_text, main_menu, profile_card
 from services.registration import EDITABLE
@@ -358,7 +358,7 @@ class ChatService:
         Before consent nothing is stored, so a shared link rides along in the buttons."""
         prefix = "lang" if onboarding else "setlang"
         suffix = f":{after}" if after and onboarding else ""
-        greeting = "Hello! I am the voluntary blood donation bot. Please choose your language."
+        greeting = N_("Hello! I am the voluntary blood donation bot. Please choose your language.")
         with use_locale("vi"):
             vi = _(greeting)
         with use_locale("en"):

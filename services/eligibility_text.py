@@ -237,7 +237,7 @@ def reason_line(reason: Reason) -> str:
     """One bullet: the sentence, until when, and the article it comes from."""
     text = reason_sentence(reason)
     if reason.effect is Effect.DEFER and reason.until is not None:
-        text += " " + _("Until {date}.").format(date=date_label(reason.until))
+        text += " " + _("Lifted on {date}.").format(date=date_label(reason.until))
     return f"• {text} ({reason.citation})"
 
 

@@ -107,7 +107,7 @@ async def test_leader_publishes_citizen_signs_up_waiting_list(service: ChatServi
     out = await third.tap(f"signup:{drive.id}")  # full: the button was stale
     assert f"waitlist:{drive.id}" in buttons(out)
     out = await third.tap(f"waitlist:{drive.id}")
-    assert "waiting list" in texts(out)
+    assert "danh sách chờ" in texts(out)  # a Vietnamese citizen
     out = await first.tap(f"unsign:{drive.id}")
     async with db.session() as session:
         statuses = {
