@@ -114,7 +114,7 @@ class Sender:
         tz: ZoneInfo,
         rate: float = DEFAULT_RATE,
         in_flight: int = DEFAULT_IN_FLIGHT,
-        batch: int = 200,
+        batch: int = 1000,
         idle_poll: float = 1.0,
         progress_every: float = PROGRESS_EVERY,
         default_locale: str = "vi",
