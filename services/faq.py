@@ -1,12 +1,20 @@
 """Answers to common questions from a local knowledge base (locales/faq/*.toml), in Vietnamese or English.
 
-The matcher is computed locally, with no network and no model: each entry's example questions and
-keywords are folded (services.text.fold: no diacritics, no case, no punctuation), chat shorthand is
-expanded ("ko" → "khong", "dc" → "duoc"), and the text becomes TF-IDF vectors of words, word pairs and
-character n-grams (the n-grams catch typos and words run together). A question scores the cosine of
-its closest example. Below a threshold the index answers None ("I don't know"); the threshold is
-learned when the index is built, from the knowledge base's own questions held out one at a time
-against the chit-chat and off-topic messages of locales/faq/_calibration.toml.
+The matcher is computed locally, with no network and no model. Text is folded (no diacritics, no
+case, no punctuation; the accents are kept beside to tell "đau" from "đâu"), chat shorthand is
+expanded ("ko" → "khong", "dc" → "duoc"), units after numbers are unified ("45 ký" → "45 kg"),
+synonyms and spellings are mapped to one form ("đẻ" → "sinh", "xỉu" → "ngất", "diabetic" →
+"diabetes", "TB" → "tuberculosis") and English is lightly stemmed. Each entry's example questions
+and keywords become TF-IDF vectors of words, word pairs and character n-grams (the n-grams catch
+typos and words run together). An entry scores a mix of the cosine with its closest example, the
+cosine with its centroid (all its examples together), and the share of the question's weight its
+vocabulary covers; a question with little matched weight is shrunk towards zero.
+
+Below a threshold the index answers None ("I don't know"). The thresholds are learned when the
+index is built, from the knowledge base's own questions held out one at a time against the
+chit-chat and off-topic messages of locales/faq/_calibration.toml: one for questions that name
+blood donation, and a stricter one for the others, which must also share two words (or a keyword
+phrase) with the entry, since one common word ("tiền", "time") tells nothing.
 """
 
 from __future__ import annotations
@@ -25,36 +33,54 @@ from services.text import fold
 
 FAQ_DIR = Path(__file__).resolve().parent.parent / "locales" / "faq"
 CALIBRATION_FILE = "_calibration.toml"  # files starting with "_" hold no entries
-MAX_QUERY_CHARS = 300  # a question is short; longer text is cut before matching
+MAX_QUERY_CHARS = 300  # a question is short: longer text is not answered
 
-# Weights of the three feature families in the score (they sum to 1).
+# Weights of the three feature families in the score (they sum to 1), and of the score's parts.
 WORD_WEIGHT = 0.5
 PAIR_WEIGHT = 0.15
 CHAR_WEIGHT = 0.35
 CHAR_NGRAMS = (3, 4)
 UNSEEN_WEIGHT = 1.0
-EXAMPLE_WEIGHT = 0.7  # the closest example's cosine vs the entry vocabulary's coverage
+EXAMPLE_WEIGHT = 0.35  # the closest example's cosine (the rest: centroid and coverage)
+CENTROID_WEIGHT = 0.45  # the cosine with the entry's centroid (all its examples together)
+KEYWORD_DOC_WEIGHT = 1.0  # a keyword list counts as an example, this much
+ACCENT_SHARE = 0.7  # share of the accented families for a question typed with accents
+EVIDENCE_PRIOR = 15.0  # squared IDF weight a question needs before its score is trusted
+MIN_IDF = 0.2  # features in nearly every entry ("máu", "hiến") are left out of the vectors
+MIN_WORDS_UNANCHORED = 2  # words an entry must share with a question not naming donation
+UNANCHORED_NEGATIVE_WEIGHT = 2.0  # how much more a wrong answer costs than a refusal there
 
 # Chat shorthand, after folding. Only unambiguous forms: "hong" (hồng) and "dk" (đăng ký or điều
-# kiện) are left alone.
+# kiện) are left alone. An empty expansion drops the word (forms of address such as "ad").
 SHORTHAND: Mapping[str, str] = {
     "k": "khong",
     "ko": "khong",
-    "kg": "kg",
     "kh": "khong",
     "khg": "khong",
+    "kg": "kg",
     "hok": "khong",
     "hem": "khong",
+    "hk": "khong",
+    "khum": "khong",
     "dc": "duoc",
     "bn": "bao nhieu",
+    "bnh": "bao nhieu",
     "j": "gi",
+    "z": "vay",
+    "zay": "vay",
+    "dzay": "vay",
     "ntn": "nhu the nao",
     "mk": "minh",
     "mik": "minh",
     "mjk": "minh",
+    "mn": "moi nguoi",
+    "e": "em",
     "ng": "nguoi",
     "bs": "bac si",
+    "bv": "benh vien",
+    "hm": "hien mau",
     "hmtn": "hien mau tinh nguyen",
+    "tnv": "tinh nguyen vien",
     "tc": "tieu cau",
     "sxh": "sot xuat huyet",
     "xn": "xet nghiem",
@@ -64,31 +90,174 @@ SHORTHAND: Mapping[str, str] = {
     "ms": "moi",
     "bh": "bao gio",
     "bjo": "bay gio",
+    "hnay": "hom nay",
+    "hqua": "hom qua",
     "wa": "qua",
     "lm": "lam",
+    "mun": "muon",
+    "nhiu": "nhieu",
+    "bik": "biet",
+    "ad": "",
+    "admin": "",
     "u": "you",
     "ur": "your",
     "pls": "please",
+    "plz": "please",
+    "thx": "thanks",
+    "tks": "thanks",
+    "ty": "thanks",
     "cmnd": "can cuoc",
     "cccd": "can cuoc",
 }
 
-# Several spellings of one thing, after folding and shorthand (whole words only).
+# Units after a number ("45kg", "45 ký", "350 cc"): the unit becomes one word, so every weight and
+# every volume share it.
+UNITS: Mapping[str, str] = {
+    "kg": "kg",
+    "kgs": "kg",
+    "ky": "kg",
+    "ki": "kg",
+    "kilo": "kg",
+    "kilos": "kg",
+    "kilogram": "kg",
+    "kilograms": "kg",
+    "can": "kg",
+    "ml": "ml",
+    "mls": "ml",
+    "cc": "ml",
+    "millilitre": "ml",
+    "millilitres": "ml",
+    "milliliter": "ml",
+    "milliliters": "ml",
+    "k": "nghin",
+    "t": "tuoi",
+    "yo": "tuoi",
+}
+
+# Units that are also other words count only as spelled here ("17 can I" is not "17 cân").
+_UNIT_SPELLINGS: Mapping[str, tuple[str, ...]] = {
+    "can": ("cân",),
+    "ky": ("ky", "ký", "kí"),
+    "ki": ("ki", "kí", "ký"),
+}
+
+# Several spellings, synonyms or inflections of one thing, after folding, shorthand and stemming
+# (whole words only, longest first). Both the knowledge base and the question go through them.
 PHRASES: Mapping[str, str] = {
+    # Vietnamese
     "vac xin": "vaccine",
     "vacxin": "vaccine",
     "vacin": "vaccine",
     "vaccin": "vaccine",
+    "tiem ngua": "tiem phong",
+    "chich ngua": "tiem phong",
+    "tiem chung": "tiem phong",
+    "chich": "tiem",
     "cho mau": "hien mau",
+    "hien tang mau": "hien mau",
+    "sanh": "sinh",
+    "sinh em be": "sinh con",
+    "sinh be": "sinh con",
+    "co bau": "mang thai",
+    "mang bau": "mang thai",
+    "co thai": "mang thai",
+    "dai thao duong": "tieu duong",
+    "hen suyen": "hen",
+    "hen phe quan": "hen",
+    "suyen": "hen",
+    "cao huyet ap": "huyet ap cao",
+    "tang huyet ap": "huyet ap cao",
+    "tut huyet ap": "huyet ap thap",
+    "ha huyet ap": "huyet ap thap",
+    "huyet sac to": "hemoglobin",
+    "hb": "hemoglobin",
+    "hgb": "hemoglobin",
+    "ngat xiu": "ngat",
+    "xiu": "ngat",
+    "bat tinh": "ngat",
+    "xam minh": "xam hinh",
+    "hinh xam": "xam hinh",
+    "xam tro": "xam hinh",
+    "hanh kinh": "kinh nguyet",
+    "ky kinh": "kinh nguyet",
+    "can cuoc cong dan": "can cuoc",
+    "chung minh nhan dan": "can cuoc",
+    "chung minh thu": "can cuoc",
+    "bia ruou": "ruou bia",
+    # English
     "give blood": "donate",
     "blood donation": "donate",
     "blood donor": "donate",
+    "diabetic": "diabetes",
+    "diabete": "diabetes",
+    "asthmatic": "asthma",
+    "anaemia": "anemia",
+    "anaemic": "anemia",
+    "anemic": "anemia",
+    "haemoglobin": "hemoglobin",
+    "tb": "tuberculosis",
+    "tatoo": "tattoo",
+    "pregnancy": "pregnant",
+    "childbirth": "birth",
+    "gave birth": "birth",
+    "give birth": "birth",
+    "had a baby": "birth",
+    "breast feed": "breastfeed",
+    "nurs": "breastfeed",
+    "pass out": "faint",
+    "black out": "faint",
+    "light headed": "lightheaded",
+    "dizziness": "dizzy",
+    "sold": "sell",
+    "painful": "pain",
+    "hurt": "pain",
+    "infect": "infection",
+    "vaccinat": "vaccine",
+    "immuniz": "vaccine",
+    "immunis": "vaccine",
+    "immunizat": "vaccine",
+    "immunisat": "vaccine",
+    "jab": "vaccine",
+    "medicat": "medicine",
+    "med": "medicine",
+    "surgical": "surgery",
+    "operat": "surgery",
+    "drunk": "alcohol",
+    "booze": "alcohol",
+    "liquor": "alcohol",
+    "wine": "alcohol",
+    "blood type": "blood group",
+    "workout": "exercise",
+    "work out": "exercise",
+    "gym": "exercise",
+    "hep": "hepatitis",
+    "weigh": "weight",
+    "illness": "disease",
+    "sick": "disease",
+    "ill": "disease",
     # Greetings and thanks become words the knowledge base never uses ("cảm ơn" is not "cảm").
     "xin chao": "hello",
     "chao": "hello",
+    "alo": "hello",
+    "hi": "hello",
+    "hey": "hello",
+    "helo": "hello",
+    "he lo": "hello",
     "cam on": "thanks",
+    "thank": "thanks",
+    "thank you": "thanks",
     "tam biet": "bye",
+    "goodbye": "bye",
     "chuc ngu ngon": "goodnight",
+    "good night": "goodnight",
+}
+
+# A word typed with these accents is another word than its folded form says ("đẻ" give birth is not
+# "để" so that, "xíu" a little is not "xỉu" faint).
+ACCENTED: Mapping[str, str] = {
+    "đẻ": "sinh",
+    "săm": "xăm",
+    "xíu": "chút",
 }
 
 # English forms of one word, after stemming.
@@ -100,9 +269,28 @@ LEMMAS: Mapping[str, str] = {
     "took": "take",
     "tak": "take",
     "ate": "eat",
+    "eaten": "eat",
     "slept": "sleep",
+    "asleep": "sleep",
     "felt": "feel",
     "got": "get",
+    "gott": "get",
+    "gotten": "get",
+    "paid": "pay",
+    "millilitre": "ml",
+    "milliliter": "ml",
+    "mls": "ml",
+    "drank": "drink",
+    "drunk": "alcohol",
+    "ran": "run",
+    "women": "woman",
+    "men": "man",
+    "children": "child",
+    "feet": "foot",
+    "teeth": "tooth",
+    "wors": "bad",
+    "worse": "bad",
+    "better": "good",
 }
 
 # Words that tell a question is about giving blood (folded; an accented form must be this one,
@@ -113,23 +301,226 @@ ANCHORS: Mapping[str, str] = {
     "hien": "hiến",
     "blood": "blood",
     "donat": "donat",
+    "donate": "donate",
     "platelet": "platelet",
     "plasma": "plasma",
-    "apheresi": "apheresi",
+    "apheresis": "apheresis",
     "transfusion": "transfusion",
-    "bot": "bot",
 }
 ANCHOR_PAIRS = frozenset({"tieu cau", "huyet tuong", "gan tach"})
 
 # Words that carry no topic on their own (folded). They still form word pairs ("khi nao",
 # "tai sao", "o dau") but are left out of single words and character n-grams.
 STOPWORDS = frozenset(
-    ["a", "ah", "ai", "anh", "ay", "bao", "ban", "bi", "cac", "can", "cho", "chi", "chua", "co", "cua", "da", "dang", "de", "di", "do", "duoc", "em", "gi", "ha", "hay", "ho", "khi", "khong", "kia", "la", "lai", "lam", "luon", "ma", "minh", "moi", "mot", "nao", "nay", "nen", "nhe", "nhi", "nhieu", "nhu", "nhung", "nua", "oi", "phai", "qua", "ra", "rat", "roi", "sao", "se", "the", "thi", "thoi", "toi", "tu", "va", "vay", "vao", "ve", "voi", "vua", "xong", "u", "i", "me", "my", "we", "you", "your", "the", "an", "is", "are", "am", "be", "been", "do", "does", "did", "can", "could", "should", "would", "will", "of", "to", "in", "on", "at", "for", "with", "it", "its", "this", "that", "what", "which", "who", "how", "or", "and", "if", "so", "just", "now", "there", "get", "got", "have", "has", "had", "about", "any", "some", "please", "ok", "okay"]
+    # Vietnamese
+    [
+        "a",
+        "ah",
+        "ai",
+        "ak",
+        "anh",
+        "ay",
+        "bao",
+        "ban",
+        "bi",
+        "cac",
+        "can",
+        "chi",
+        "cho",
+        "chu",
+        "chua",
+        "chut",
+        "co",
+        "cua",
+        "cung",
+        "da",
+        "dang",
+        "de",
+        "di",
+        "do",
+        "duoc",
+        "em",
+        "gi",
+        "giup",
+        "ha",
+        "hay",
+        "hoi",
+        "khi",
+        "khong",
+        "kia",
+        "la",
+        "lai",
+        "lam",
+        "luon",
+        "ma",
+        "may",
+        "minh",
+        "moi",
+        "mot",
+        "muon",
+        "nao",
+        "nay",
+        "ne",
+        "nen",
+        "neu",
+        "nha",
+        "nhe",
+        "nhi",
+        "nhieu",
+        "nhu",
+        "nhung",
+        "nua",
+        "o",
+        "oi",
+        "ok",
+        "oke",
+        "okay",
+        "phai",
+        "qua",
+        "ra",
+        "rat",
+        "roi",
+        "sao",
+        "se",
+        "tao",
+        "thay",
+        "the",
+        "thi",
+        "thoi",
+        "toi",
+        "tu",
+        "tui",
+        "u",
+        "i",
+        "va",
+        "vang",
+        "vay",
+        "vao",
+        "ve",
+        "voi",
+        "vua",
+        "xin",
+        "xong",
+    ]
+    # English
+    + [
+        "a",
+        "about",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "anyone",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "but",
+        "by",
+        "can",
+        "could",
+        "d",
+        "did",
+        "didn",
+        "do",
+        "does",
+        "doesn",
+        "don",
+        "for",
+        "from",
+        "get",
+        "go",
+        "going",
+        "goe",
+        "went",
+        "had",
+        "has",
+        "have",
+        "he",
+        "her",
+        "his",
+        "how",
+        "if",
+        "in",
+        "is",
+        "it",
+        "its",
+        "just",
+        "ll",
+        "m",
+        "me",
+        "much",
+        "my",
+        "myself",
+        "no",
+        "not",
+        "now",
+        "of",
+        "on",
+        "one",
+        "or",
+        "our",
+        "please",
+        "re",
+        "really",
+        "s",
+        "she",
+        "should",
+        "so",
+        "some",
+        "someone",
+        "still",
+        "t",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "they",
+        "this",
+        "to",
+        "too",
+        "us",
+        "ve",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "which",
+        "who",
+        "will",
+        "with",
+        "won",
+        "would",
+        "yes",
+        "you",
+        "your",
+    ]
 )
+# A stopword typed with these accents is a word with a topic ("ăn" eat, "cân" weigh, "bán" sell).
+ACCENTED_CONTENT = frozenset(
+    ["ăn", "bán", "cân", "chó", "chủ", "đá", "đỏ", "hè", "hồi", "mẹ", "máy", "muộn", "vàng", "xỉn"]
+)
+# Stopwords that name a subject even typed without accents ("ho" cough, "an" eat or safe).
+PLAIN_CONTENT = frozenset(["an", "ho"])
 # Pairs of stopwords that still ask something precise ("khi nào" when, "tại sao" why).
-PAIR_KEEP: Mapping[str, str] = {"khi": "nao", "tai": "sao", "bao": "nhieu", "lam": "sao", "nhu": "the"}
-
-_DIGITS_UNITS = re.compile(r"(\d)(kg|ml|k)\b")
+PAIR_KEEP = frozenset(
+    [
+        ("khi", "nao"),
+        ("tai", "sao"),
+        ("bao", "nhieu"),
+        ("lam", "sao"),
+        ("nhu", "the"),
+        ("o", "dau"),
+        ("how", "much"),
+        ("vi", "sao"),
+    ]
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,20 +562,34 @@ class Token:
     accented: str
 
 
+def _undouble(word: str) -> str:
+    """Drop a doubled final consonant left by a suffix ("stopp" → "stop", "gett" → "get")."""
+    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiouylsz":
+        return word[:-1]
+    return word
+
+
 def _stem(word: str) -> str:
     """Strip common English endings (only applied to words typed without accents)."""
-    if len(word) > 4 and word.endswith("ies"):
-        word = word[:-3] + "y"
-    elif len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        word = word[:-1]
-    if len(word) > 5 and word.endswith("ing"):
-        word = word[:-3]
-    elif len(word) > 4 and word.endswith("ed"):
-        word = word[:-2]
-    if len(word) > 6 and word.endswith("ation"):
-        word = word[:-3]
-    elif len(word) > 5 and word.endswith("ate"):
-        word = word[:-1]
+    if len(word) > 3 and word.isascii() and word.isalpha():
+        if word.endswith("sses"):
+            word = word[:-2]
+        elif len(word) > 4 and word.endswith("ies"):
+            word = word[:-3] + "y"
+        elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+            word = word[:-1]
+        if len(word) > 5 and word.endswith("ing"):
+            word = _undouble(word[:-3])
+        elif len(word) > 4 and word.endswith("ied"):
+            word = word[:-3] + "y"
+        elif len(word) > 4 and word.endswith("ed"):
+            word = _undouble(word[:-2])
+        if len(word) > 6 and word.endswith("ation"):
+            word = word[:-3]
+        elif len(word) > 5 and word.endswith("ate"):
+            word = word[:-1]
+        elif len(word) > 6 and word.endswith("ly"):
+            word = word[:-2]
     return LEMMAS.get(word, word)
 
 
@@ -201,13 +606,26 @@ _PHRASES = _phrases()
 _LONGEST_PHRASE = max((len(k) for k in _PHRASES), default=1)
 
 
-def tokens(text: str) -> list[Token]:
-    """Words of a text: shorthand expanded, spellings unified, English lightly stemmed."""
+def is_stop(token: Token) -> bool:
+    """Whether a word carries no topic on its own (accents can tell: "ăn" eat is not "an")."""
+    if token.folded not in STOPWORDS:
+        return False
+    if token.accented != token.folded:
+        return token.accented not in ACCENTED_CONTENT
+    return token.folded not in PLAIN_CONTENT
+
+
+def _raw_tokens(text: str) -> list[Token]:
+    """Words as typed: folded, shorthand expanded, units after numbers unified, English stemmed."""
     raw: list[Token] = []
     for match in _TOKEN.finditer(unicodedata.normalize("NFC", text[:MAX_QUERY_CHARS].lower())):
-        accented = match.group()
+        accented = ACCENTED.get(match.group(), match.group())
         folded = fold(accented).replace(" ", "")
         if not folded:
+            continue
+        unit_ok = accented in _UNIT_SPELLINGS.get(folded, (accented,))
+        if raw and raw[-1].folded.isdigit() and folded in UNITS and unit_ok:
+            raw.append(Token(UNITS[folded], UNITS[folded]))
             continue
         expansion = SHORTHAND.get(folded)
         if expansion is not None:
@@ -217,18 +635,23 @@ def tokens(text: str) -> list[Token]:
             raw.append(Token(stemmed, stemmed))
         else:
             raw.append(Token(folded, accented))
+    return raw
+
+
+def tokens(text: str) -> list[Token]:
+    """Words of a text: shorthand expanded, spellings and synonyms unified, English stemmed."""
+    raw = _raw_tokens(text)
     out: list[Token] = []
     i = 0
     while i < len(raw):
-        for size in range(min(_LONGEST_PHRASE, len(raw) - i), 1, -1):
+        for size in range(min(_LONGEST_PHRASE, len(raw) - i), 0, -1):
             canonical = _PHRASES.get(tuple(t.folded for t in raw[i : i + size]))
             if canonical is not None:
                 out += [Token(word, word) for word in canonical.split()]
                 i += size
                 break
         else:
-            canonical = _PHRASES.get((raw[i].folded,))
-            out += [Token(word, word) for word in canonical.split()] if canonical else [raw[i]]
+            out.append(raw[i])
             i += 1
     return out
 
@@ -245,7 +668,9 @@ def anchored(text: str) -> bool:
         accent = ANCHORS.get(token.folded)
         if accent is not None and token.accented in (token.folded, accent):
             return True
-    return any(f"{a.folded} {b.folded}" in ANCHOR_PAIRS for a, b in zip(toks, toks[1:], strict=False))
+    return any(
+        f"{a.folded} {b.folded}" in ANCHOR_PAIRS for a, b in zip(toks, toks[1:], strict=False)
+    )
 
 
 def is_accented(text: str) -> bool:
@@ -265,16 +690,13 @@ def features(text: str) -> dict[str, Counts]:
     """Every feature family of a text: folded and accented words and pairs, character n-grams."""
     toks = tokens(text)
     families: dict[str, Counts] = {family: {} for family in FAMILIES}
-    content = [t for t in toks if t.folded not in STOPWORDS]
+    stops = [is_stop(t) for t in toks]
+    content = [t for t, stop in zip(toks, stops, strict=True) if not stop]
     for token in content:
         _add(families["w"], token.folded)
         _add(families["aw"], token.accented)
-    for first, second in zip(toks, toks[1:], strict=False):
-        if (
-            first.folded in STOPWORDS
-            and second.folded in STOPWORDS
-            and PAIR_KEEP.get(first.folded) != second.folded
-        ):
+    for number, (first, second) in enumerate(zip(toks, toks[1:], strict=False)):
+        if stops[number] and stops[number + 1] and (first.folded, second.folded) not in PAIR_KEEP:
             continue
         _add(families["p"], f"{first.folded} {second.folded}")
         _add(families["ap"], f"{first.accented} {second.accented}")
@@ -340,7 +762,16 @@ def load_calibration(directory: Path = FAQ_DIR) -> list[str]:
 FAMILIES = ("w", "p", "c", "aw", "ap")
 # The families read for a question typed without accents, and with them.
 _PLAIN = {"w": WORD_WEIGHT, "p": PAIR_WEIGHT, "c": CHAR_WEIGHT}
-_ACCENTED = {"aw": WORD_WEIGHT, "ap": PAIR_WEIGHT, "c": CHAR_WEIGHT}
+# Accents tell đau (pain) from đâu (where), but people mix accented and plain words: an accented
+# question reads the accented families and, less, the folded ones.
+_ACCENTED = {
+    "aw": WORD_WEIGHT * ACCENT_SHARE,
+    "w": WORD_WEIGHT * (1 - ACCENT_SHARE),
+    "ap": PAIR_WEIGHT * ACCENT_SHARE,
+    "p": PAIR_WEIGHT * (1 - ACCENT_SHARE),
+    "c": CHAR_WEIGHT,
+}
+_EVIDENCE_FAMILIES = ("w", "aw", "p", "ap")
 _PAIR_FAMILIES = ("p", "ap")
 
 
@@ -370,9 +801,15 @@ class FaqIndex:
             for text in (*entry.questions_vi, *entry.questions_en):
                 self._docs.append(_Doc(number, text, True))
                 doc_features.append(features(text))
-            for text in entry.keywords:
-                self._docs.append(_Doc(number, text, False))
-                doc_features.append(features(text))
+            if entry.keywords:
+                # One document for all the keywords, without pairs across two keywords.
+                merged: dict[str, Counts] = {family: {} for family in FAMILIES}
+                for text in entry.keywords:
+                    for family, counts in features(text).items():
+                        for feature, count in counts.items():
+                            merged[family][feature] = merged[family].get(feature, 0.0) + count
+                self._docs.append(_Doc(number, "; ".join(entry.keywords), False))
+                doc_features.append(merged)
         self._doc_features = doc_features
         self._idf = self._compute_idf(doc_features)
         # Per family, feature → {entry: number of its examples holding it}.
@@ -396,12 +833,37 @@ class FaqIndex:
                 total = 0.0
                 for feature, count in counts.items():
                     weight = (1.0 + math.log(count)) * idf[feature]
-                    if weight <= 0.0:
+                    if idf[feature] < MIN_IDF:
                         continue
                     self._postings[family].setdefault(feature, []).append((number, weight))
                     total += weight * weight
                 norms[family] = math.sqrt(total)
             self._norms.append(norms)
+        # Each entry's centroid (the sum of its examples' unit vectors): its norm per family.
+        self._centroid_norms: list[dict[str, float]] = []
+        sums: list[dict[str, Counts]] = [{f: {} for f in FAMILIES} for _ in self.entries]
+        for family, postings in self._postings.items():
+            for feature, posting in postings.items():
+                for doc_number, weight in posting:
+                    target = sums[self._docs[doc_number].entry][family]
+                    unit = weight / self._norms[doc_number][family]
+                    target[feature] = target.get(feature, 0.0) + unit
+        for entry_sums in sums:
+            self._centroid_norms.append(
+                {f: math.sqrt(sum(v * v for v in c.values())) for f, c in entry_sums.items()}
+            )
+        # Each entry's keyword phrases as word sequences; a one-word keyword only when at most
+        # two entries use that word ("unsubscribe" names a topic, "tiền" money does not).
+        held_by = self._entry_docs["w"]
+        self._keyword_phrases: list[set[tuple[str, ...]]] = [
+            {
+                phrase
+                for phrase in (tuple(words(text)) for text in entry.keywords)
+                if len(phrase) > 1
+                or (phrase and len(phrase[0]) >= 3 and len(held_by.get(phrase[0], {})) <= 2)
+            }
+            for entry in self.entries
+        ]
         if threshold is not None:
             self.threshold = self.threshold_unanchored = threshold
         else:
@@ -429,54 +891,82 @@ class FaqIndex:
         return cls(load_entries(directory), load_calibration(directory))
 
     def _scores(self, question: str, skip_doc: int | None = None) -> dict[int, float]:
-        """Score per entry for a question (optionally leaving one example out).
+        """Score per entry for a question (optionally leaving one example out)."""
+        return self._evaluate(question, skip_doc)[0]
+
+    def _evaluate(
+        self, question: str, skip_doc: int | None = None
+    ) -> tuple[dict[int, float], dict[int, int]]:
+        """Score per entry, and how many of the question's words and pairs each entry holds.
 
         The score mixes the cosine with the entry's closest example and the share of the
-        question's weight that the entry's vocabulary covers.
+        question's weight that the entry's vocabulary covers; a question with little weight
+        (one common word) is shrunk towards zero, as it tells little.
         """
         families = features(question)
         shares = _ACCENTED if families["aw"] != families["w"] else _PLAIN
+        shares_primary = ("aw",) if shares is _ACCENTED else ("w",)
         skipped = self._doc_features[skip_doc] if skip_doc is not None else None
+        skip_entry = self._docs[skip_doc].entry if skip_doc is not None else -1
         doc_scores: dict[int, float] = defaultdict(float)
         coverage: dict[int, float] = defaultdict(float)
+        evidence: dict[int, float] = defaultdict(float)
+        matched: dict[int, int] = defaultdict(int)
+        centroid: dict[int, float] = defaultdict(float)
         for family, share in shares.items():
             idf = self._idf[family]
             unseen = self._unseen_idf[family]
             query: Counts = {}
             for feature, count in families[family].items():
                 weight = (1.0 + math.log(count)) * idf.get(feature, unseen)
-                if weight > 0.0:
+                if weight >= MIN_IDF:
                     query[feature] = weight
             mass = sum(w * w for w in query.values())
             if mass == 0.0:
                 continue
             norm = math.sqrt(mass)
             postings = self._postings[family]
+            entry_docs = self._entry_docs[family]
             partial: dict[int, float] = defaultdict(float)
             for feature, weight in query.items():
                 for doc, doc_weight in postings.get(feature, ()):
                     partial[doc] += weight * doc_weight
-                holders = self._entry_docs[family].get(feature, {})
-                for entry, count in holders.items():
-                    if skipped is not None and self._docs[skip_doc or 0].entry == entry:
-                        count -= 1 if feature in skipped[family] else 0
+                for entry, count in entry_docs.get(feature, {}).items():
+                    if entry == skip_entry and skipped is not None and feature in skipped[family]:
+                        count -= 1
                     if count > 0:
                         coverage[entry] += share * weight * weight / mass
+                        if family in _EVIDENCE_FAMILIES:
+                            evidence[entry] += weight * weight
+                            if family in shares_primary:
+                                matched[entry] += 1
             for doc, dot in partial.items():
                 doc_norm = self._norms[doc].get(family, 0.0)
                 if doc_norm:
-                    doc_scores[doc] += share * dot / (norm * doc_norm)
+                    cosine = dot / (norm * doc_norm)
+                    doc_scores[doc] += share * cosine
+                    if doc != skip_doc:
+                        entry = self._docs[doc].entry
+                        centroid[entry] += share * cosine / self._centroid_norms[entry][family]
         best: dict[int, float] = {}
         for doc, score in doc_scores.items():
             if doc == skip_doc:
                 continue
-            entry = self._docs[doc].entry
-            if score > best.get(entry, 0.0):
-                best[entry] = score
-        return {
-            entry: EXAMPLE_WEIGHT * best.get(entry, 0.0) + (1 - EXAMPLE_WEIGHT) * covered
+            meta = self._docs[doc]
+            if not meta.question:
+                score *= KEYWORD_DOC_WEIGHT
+            if score > best.get(meta.entry, 0.0):
+                best[meta.entry] = score
+        scores = {
+            entry: (
+                EXAMPLE_WEIGHT * best.get(entry, 0.0)
+                + CENTROID_WEIGHT * centroid[entry]
+                + (1 - EXAMPLE_WEIGHT - CENTROID_WEIGHT) * covered
+            )
+            * _shrink(evidence[entry])
             for entry, covered in coverage.items()
         }
+        return scores, matched
 
     def rank(self, question: str, limit: int = 3) -> list[tuple[FaqEntry, float]]:
         """The closest entries, best first, with their scores (no threshold)."""
@@ -484,48 +974,84 @@ class FaqIndex:
         order = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:limit]
         return [(self.entries[number], round(score, 6)) for number, score in order]
 
+    def _best(self, question: str, skip_doc: int | None = None) -> tuple[int, float, bool] | None:
+        """The closest entry, its score, and whether the question names blood donation.
+
+        A question that names neither blood nor donation must share at least two words with
+        the entry, or one of its keyword phrases, else it is not answered at all: one common
+        word ("tiền" money, "time") tells nothing.
+        """
+        scores, matched = self._evaluate(question, skip_doc)
+        if not scores:
+            return None
+        top = min(scores, key=lambda e: (-scores[e], e))
+        if anchored(question):
+            return top, scores[top], True
+        if matched[top] < MIN_WORDS_UNANCHORED and not self._has_keyword(question, top):
+            return None
+        return top, scores[top], False
+
+    def _has_keyword(self, question: str, entry: int) -> bool:
+        """Whether a question contains one of an entry's keyword phrases."""
+        found = words(question)
+        for phrase in self._keyword_phrases[entry]:
+            size = len(phrase)
+            if any(tuple(found[i : i + size]) == phrase for i in range(len(found) - size + 1)):
+                return True
+        return False
+
     def match(self, question: str, locale: str = "vi") -> FaqMatch | None:
         """The entry answering a question, with the answer in the locale; None when not confident."""
-        ranked = self.rank(question, limit=1)
-        if not ranked:
+        if not question or len(question) > MAX_QUERY_CHARS:
             return None
-        entry, score = ranked[0]
-        if score < (self.threshold if anchored(question) else self.threshold_unanchored):
+        best = self._best(question)
+        if best is None:
             return None
-        return FaqMatch(entry, score, entry.answer(locale))
+        number, score, strong = best
+        if score < (self.threshold if strong else self.threshold_unanchored):
+            return None
+        entry = self.entries[number]
+        return FaqMatch(entry, round(score, 6), entry.answer(locale))
 
     def _learn_thresholds(self, negatives: Iterable[str]) -> tuple[float, float]:
         """Cuts separating held-out KB questions (right entry) from the negatives.
 
-        Each question of the knowledge base is matched with itself left out, as typed and with
-        its accents stripped (people type both ways); each negative too. The first cut is for
-        all questions; the second, never lower, for questions that do not name blood donation.
+        Each question of the knowledge base is matched with itself left out, every other one
+        with its accents stripped (people type both ways); each negative both ways. The first
+        cut is for anchored questions; the second, never lower and weighting a wrong answer
+        more, for the others.
         """
         positives: list[tuple[float, bool]] = []
         for number, doc in enumerate(self._docs):
             if not doc.question:
                 continue
-            for variant in dict.fromkeys((doc.source, fold(doc.source))):
-                scores = self._scores(variant, skip_doc=number)
-                if not scores:
-                    continue
-                top = min(scores, key=lambda e: (-scores[e], e))
-                if top == doc.entry:
-                    positives.append((scores[top], anchored(variant)))
-        rejected = [
-            (max(self._scores(variant).values(), default=0.0), anchored(variant))
-            for text in negatives
-            for variant in dict.fromkeys((text, fold(text)))
-        ]
-        overall = learn_threshold([s for s, _ in positives], [s for s, _ in rejected])
+            variant = doc.source if number % 2 == 0 else fold(doc.source)
+            best = self._best(variant, skip_doc=number)
+            if best is not None and best[0] == doc.entry:
+                positives.append((best[1], best[2]))
+        rejected: list[tuple[float, bool]] = []
+        for text in negatives:
+            for variant in dict.fromkeys((text, fold(text))):
+                best = self._best(variant)
+                rejected.append((best[1], best[2]) if best else (0.0, False))
+        overall = learn_threshold([s for s, a in positives if a], [s for s, a in rejected if a])
         loose = learn_threshold(
-            [s for s, a in positives if not a], [s for s, a in rejected if not a]
+            [s for s, a in positives if not a],
+            [s for s, a in rejected if not a],
+            UNANCHORED_NEGATIVE_WEIGHT,
         )
         return overall, max(overall, loose)
 
 
-def learn_threshold(positives: Sequence[float], negatives: Sequence[float]) -> float:
-    """The cut maximising balanced accuracy (ties: the lowest), placed midway between two scores."""
+def _shrink(evidence: float) -> float:
+    """How far a score is trusted given the question's matched weight (1 for strong evidence)."""
+    return math.sqrt(evidence / (evidence + EVIDENCE_PRIOR)) if EVIDENCE_PRIOR > 0 else 1.0
+
+
+def learn_threshold(
+    positives: Sequence[float], negatives: Sequence[float], negative_weight: float = 1.0
+) -> float:
+    """The cut maximising (weighted) balanced accuracy (ties: the lowest), midway between scores."""
     if not positives:
         return 1.0
     if not negatives:
@@ -537,7 +1063,7 @@ def learn_threshold(positives: Sequence[float], negatives: Sequence[float]) -> f
     for cut in cuts:
         kept = sum(1 for s in positives if s >= cut) / len(positives)
         refused = sum(1 for s in negatives if s < cut) / len(negatives)
-        value = kept + refused
+        value = kept + negative_weight * refused
         if value > best_value + 1e-12:
             best_cut, best_value = cut, value
     return best_cut
