@@ -186,7 +186,7 @@ class EligibilityFlow(Flow):
             width = 2 if all(len(b.label) <= 24 for b in choices) else 1  # short names side by side
             buttons = [choices[i : i + width] for i in range(0, len(choices), width)]
             buttons.append([Button(_("◀ Back to the list"), "ecat:list")])
-            return [Reply(_("Which one?"), buttons)]
+            return [Reply(_("Which one was it?"), buttons)]
         if step == "event_date":
             code = str(data.get("code"))
             group = group_of(code) or "other"
