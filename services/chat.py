@@ -235,9 +235,8 @@ class ChatService:
             if t.donor is None:
                 # A question is answered before consent too: nothing about the person is stored.
                 answer = faq.match(text, get_locale())
-                out = Outcome([Reply(answer.answer)] if answer else [])
-                out.add(Reply(_("Hello! To begin, choose your language.")))
-                return out.add(self._language_question(onboarding=True))
+                first = answer.answer if answer else _("Hello! To begin, choose your language.")
+                return Outcome([Reply(first), self._language_question(onboarding=True)])
             if t.duplicate:
                 return Outcome(await self._where_we_are(t))
             flow = self._flow(t)

@@ -57,7 +57,7 @@ def test_questions_and_the_check_in_english_survive_a_sigkill(
     server: FakeBotApi, bot: BotProcess, database_url: str
 ) -> None:
     chat = Chat(server, FakeUser(id=6002, first_name="John", language_code="en"))
-    out = chat.say("how long after platelets can I give whole blood?", expect=3)
+    out = chat.say("how long after platelets can I give whole blood?", expect=2)
     assert "14 days" in text_of(out)  # answered before registering, and invited to start
     assert donors(database_url) == []
     chat.say("/start")
