@@ -115,6 +115,7 @@ def build_application(
         default_locale=settings.default_locale,
         admin_ids=settings.admin_ids,
         quiet_hours=settings.quiet_hours,
+        rule_options=settings.rule_options,
     )
     register_handlers(app)
     return app

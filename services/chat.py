@@ -21,6 +21,7 @@ from services import donors as crud
 from services.consent import CONSENT_VERSION, consent_text
 from services.dialog import Button, Keyboard, Outcome, Reply, Sender
 from services.donor_eligibility import may_give_now
+from services.eligibility import RuleOptions
 from services.flows.base import Flow, Turn
 from services.flows.broadcast import BROADCAST, URGENT, BroadcastFlow
 from services.flows.eligibility import EligibilityFlow, remind
@@ -58,6 +59,7 @@ class ChatService:
         default_locale: str = "vi",
         admin_ids: frozenset[str] = frozenset(),
         quiet_hours: tuple[time, time] = (time(21), time(7)),
+        rule_options: RuleOptions | None = None,
     ):
         self.db = db
         self.organization = organization
@@ -70,7 +72,7 @@ class ChatService:
         self.new_drive = NewDriveFlow(tz, admin_ids, quiet_hours, lambda p: self.deep_link(p))
         self.manage = ManageDriveFlow(tz, admin_ids)
         self.follow = FollowFlow()
-        self.check = EligibilityFlow()
+        self.check = EligibilityFlow(rule_options)
         self.broadcast = BroadcastFlow(BROADCAST, tz, admin_ids, quiet_hours, may_give_now)
         self.urgent = BroadcastFlow(URGENT, tz, admin_ids, quiet_hours, may_give_now)
         flows: tuple[Flow, ...] = (

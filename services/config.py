@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from services.eligibility import RuleOptions
+
 ROOT = Path(__file__).resolve().parent.parent
 SUPPORTED_LOCALES = ("vi", "en")
 _TOKEN = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
@@ -33,6 +35,9 @@ class Settings(BaseSettings):
     quiet_hours_start: int = Field(default=21, ge=0, le=23)
     quiet_hours_end: int = Field(default=7, ge=0, le=23)
     log_level: str = "INFO"
+    # Eligibility rules: "default" (locales/rules/eligibility.toml [defaults]), or a preset:
+    # "law" (Thông tư 26/2013 alone), "nihbt" (21 days after platelets), "giot_mau_vang" (45 kg).
+    eligibility_rules: str = "default"
 
     @field_validator("telegram_bot_token", "telegram_api_base_url", mode="before")
     @classmethod
@@ -105,6 +110,22 @@ class Settings(BaseSettings):
         if value not in SUPPORTED_LOCALES:
             raise ValueError(f"must be one of {', '.join(SUPPORTED_LOCALES)}")
         return value
+
+    @field_validator("eligibility_rules")
+    @classmethod
+    def _known_rules(cls, value: str) -> str:
+        """The defaults or a preset of the rules file."""
+        allowed = ("default", *RuleOptions.preset_names())
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return value
+
+    @property
+    def rule_options(self) -> RuleOptions:
+        """The eligibility options in force."""
+        if self.eligibility_rules == "default":
+            return RuleOptions()
+        return RuleOptions.preset(self.eligibility_rules)
 
     @property
     def quiet_hours(self) -> tuple[time, time]:

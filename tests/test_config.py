@@ -61,3 +61,12 @@ def test_bad_values_are_refused_clearly(
     with pytest.raises(SettingsError) as info:
         load_settings()
     assert fragment in str(info.value)
+
+
+def test_eligibility_rules_preset() -> None:
+    from services.config import Settings
+
+    assert Settings(eligibility_rules="nihbt").rule_options.platelet_interval_days == 21
+    assert Settings().rule_options.platelet_interval_days == 14
+    with pytest.raises(ValueError, match="eligibility_rules|must be one of"):
+        Settings(eligibility_rules="strictest")
