@@ -62,6 +62,9 @@ class ConsoleBotApi:
         self._messages: dict[int, dict[str, Any]] = {}
         self.inline: list[Choice] = []
         self.keyboard: list[Choice] = []
+        # Inline buttons stay on their message: a later message of the same answer (say, one
+        # that only brings a share-location keyboard) keeps them pickable.
+        self._answering = False
 
     # ------------------------------------------------------------ Bot API side
 
@@ -127,7 +130,9 @@ class ConsoleBotApi:
         markup = params.get("reply_markup")
         if isinstance(markup, str):
             markup = json.loads(markup)
-        self.inline = []
+        if not self._answering or (isinstance(markup, dict) and "inline_keyboard" in markup):
+            self.inline = []
+        self._answering = True
         if isinstance(markup, dict) and "inline_keyboard" in markup:
             message["reply_markup"] = markup
             for row in markup["inline_keyboard"]:
@@ -166,6 +171,7 @@ class ConsoleBotApi:
 
     async def update_for(self, line: str, read_line: ReadLine) -> dict[str, Any] | None:
         """Turn a typed line into the update Telegram would send."""
+        self._answering = False
         text = line.strip()
         if not text:
             return None
