@@ -12,7 +12,7 @@ import logging
 import signal
 import sys
 
-from telegram import Bot
+from telegram import Bot, Update
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -20,21 +20,24 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 from telegram.request import BaseRequest
 
-from handlers import callbacks, commands, errors, messages
+from handlers import callbacks, commands, errors, groups, messages
 from handlers.console import ConsoleBotApi, ConsoleRequest, converse, stdin_line
 from handlers.menu import set_default_commands
 from handlers.polling import poll
 from models.database import Database
 from models.migrate import upgrade_database
+from scheduler.jobs import housekeeping
 from scheduler.sender import Sender
 from scheduler.telegram_transport import TelegramTransport
 from services.chat import ChatService
 from services.config import Settings, SettingsError, load_settings
 from services.faq import default_index as load_faq
+from services.log_privacy import configure_logging
 
 log = logging.getLogger("bot")
 
@@ -59,6 +62,10 @@ To try the bot right now without a token or network, use the console mode:
 
 def register_handlers(app: Application) -> None:
     """Every handler, in the order Telegram updates are matched against them."""
+    # 0. Groups and channels: one line inviting to a private chat, nothing else runs.
+    app.add_handler(TypeHandler(Update, groups.outside_private_chat), group=-1)
+    # An edited message is never taken as an answer (nor as a command).
+    app.add_handler(MessageHandler(filters.UpdateType.EDITED, messages.edited))
     # 1. Commands.
     app.add_handler(CommandHandler("start", commands.start))
     app.add_handler(CommandHandler("help", commands.help_command))
@@ -102,8 +109,10 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     else:
-        # Retries a reply on 429 after retry_after; PTB's generics cannot express the swap.
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+        # Keeps replies under Telegram's overall rate. A 429 is not waited out here (it would hold
+        # the update): handlers/render.py retries a short one and queues the rest in the outbox.
+        # PTB's generics cannot express the swap.
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=0))  # type: ignore[arg-type]
     urls = api_urls(settings)
     if urls is not None:
         builder = builder.base_url(urls[0]).base_file_url(urls[1])
@@ -116,6 +125,7 @@ def build_application(
         admin_ids=settings.admin_ids,
         quiet_hours=settings.quiet_hours,
         rule_options=settings.rule_options,
+        pseudonym_key=settings.pseudonym_secret,
     )
     register_handlers(app)
     return app
@@ -152,10 +162,13 @@ async def run_telegram(settings: Settings) -> None:
             chat.deep_link = lambda payload: f"https://t.me/{username}?start={payload}"
             log.info("Bot @%s is running; Ctrl-C to stop", username)
             delivering = asyncio.create_task(sender.run(stop))
+            jobs = housekeeping(chat)
+            jobs.start()
             try:
                 await poll(app, stop)
             finally:
                 stop.set()
+                jobs.shutdown(wait=False)
                 await delivering
     finally:
         await db.dispose()
@@ -203,10 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines contain the token
+    configure_logging(settings.log_level)
     if args.console:
         if settings.log_level.upper() == "INFO":
             logging.getLogger().setLevel(logging.WARNING)

@@ -12,7 +12,7 @@ CHANNEL = "telegram"
 
 
 def sender_of(update: Update) -> Sender:
-    """Who sent this update (private chats only: the chat is the person)."""
+    """Who sent this update; only private chats reach the services (handlers/groups.py)."""
     user = update.effective_user
     chat = update.effective_chat
     if user is None or chat is None:
@@ -23,6 +23,7 @@ def sender_of(update: Update) -> Sender:
         chat_id=str(chat.id),
         language_code=user.language_code,
         event_id=update.update_id,
+        private=chat.type == chat.PRIVATE,
     )
 
 

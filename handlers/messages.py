@@ -50,3 +50,8 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 async def other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stickers, photos, voice…: say what the bot understands."""
     await render(update, context, await chat_service(context).unsupported(sender_of(update)))
+
+
+async def edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An edited message is never an answer: say to send it again."""
+    await render(update, context, await chat_service(context).edited(sender_of(update)))

@@ -32,6 +32,7 @@ from scheduler.transport import Blocked, RateLimited, Rejected, Transient, Trans
 from services import outbox
 from services.broadcast_progress import progress_text, summary_text
 from services.i18n import use_locale
+from services.log_privacy import configure_logging
 
 log = logging.getLogger(__name__)
 
@@ -321,7 +322,7 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, default=DEFAULT_IN_FLIGHT)
     args = parser.parse_args()
     settings = load_settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(message)s")
+    configure_logging(settings.log_level)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     token = settings.telegram_bot_token
     if not token:

@@ -8,15 +8,18 @@ move to the next step are stored together. Multi-step conversations live in serv
 from __future__ import annotations
 
 import re
+import secrets
+import time as clock
 import unicodedata
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from models.database import Database
 from models.types import utcnow
-from services import admin, drive_chat, faq, outbox, roles
+from services import admin, drive_chat, erasure, faq, outbox, roles, undelivered
 from services import donors as crud
 from services.consent import CONSENT_VERSION, consent_text
 from services.dialog import Button, Keyboard, Outcome, Reply, Sender
@@ -33,9 +36,27 @@ from services.i18n import N_, SUPPORTED, _, get_locale, pick_locale, set_locale,
 from services.labels import language_label
 from services.menus import help_text, main_menu, profile_card
 from services.registration import EDITABLE
+from services.text import clean_input, fold
 
 DEEP_LINK = re.compile(r"^drive_(\d{1,9})$")
 CITIZEN_BUTTONS = ("drives", "signup", "waitlist", "unsign", "unfollow", "follow", "remind")
+# Health answers of an abandoned flow are deleted after this long without activity.
+HEALTH_ANSWERS_TTL = timedelta(hours=1)
+# Before consent nothing is stored; which consent text a person was shown (its language, the link
+# they came with) is remembered in memory only, so that a typed "đồng ý" can answer it.
+CONSENT_MEMORY = 10_000
+CONSENT_MEMORY_SECONDS = 24 * 3600
+# Typed agreement or refusal at the consent question (folded: no diacritics, lower case).
+AGREE_VI = {"dong y", "toi dong y", "em dong y", "minh dong y", "dong y a", "toi dong y a", "co"}
+AGREE_EN = {"i agree", "agree", "yes", "yes i agree", "i accept", "accept"}
+AGREE_ANY = {"ok", "oke", "okay", "ok dong y"}
+DISAGREE = {
+    "khong dong y", "toi khong dong y", "khong", "khong a", "no", "i do not agree",
+    "i don t agree", "disagree",
+}
+# Typed yes / no at a question whose buttons mean yes and no.
+YES_WORDS = {"co", "co a", "vang", "da", "u", "yes", "y", "yeah", "yep", "ok", "dung", "dong y"}
+NO_WORDS = {"khong", "khong a", "ko", "k", "no", "n", "nope", "chua", "chua a"}
 STOP_WORDS = {
     "dừng",
     "dừng lại",
@@ -60,8 +81,14 @@ class ChatService:
         admin_ids: frozenset[str] = frozenset(),
         quiet_hours: tuple[time, time] = (time(21), time(7)),
         rule_options: RuleOptions | None = None,
+        pseudonym_key: bytes | None = None,
     ):
         self.db = db
+        # bot.py passes the configured key; a service made in a test gets a key of its own.
+        self.pseudonym_key = pseudonym_key or secrets.token_bytes(32)
+        self._consent_shown: OrderedDict[tuple[str, str], tuple[str, str | None, float]] = (
+            OrderedDict()
+        )
         self.organization = organization
         self.tz = tz
         self.default_locale = default_locale
@@ -104,8 +131,17 @@ class ChatService:
                 duplicate = last is not None and sender.event_id <= last
                 if not duplicate:
                     donor.last_event_id = sender.event_id
-                    donor.chat_id = sender.chat_id
-            yield Turn(session, sender, donor, state, duplicate, self.today())
+                    if sender.private:  # never let a group become where their messages go
+                        donor.chat_id = sender.chat_id
+            expired = False
+            if state is not None and not duplicate:
+                flow = self.flows.get(state.flow)
+                if flow is not None and flow.holds_health_answers and self._idle(state.updated_at):
+                    await crud.clear_state(session, state.donor_id)
+                    state, expired = None, True
+                elif state is not None:
+                    state.updated_at = utcnow()  # activity keeps the flow open
+            yield Turn(session, sender, donor, state, duplicate, self.today(), expired)
 
     def _flow(self, t: Turn) -> Flow | None:
         """The flow the person is in, if any."""
@@ -205,7 +241,7 @@ class ChatService:
     async def forget(self, sender: Sender) -> Outcome:
         """/forget: ask for confirmation before deleting everything."""
         async with self._turn(sender) as t:
-            if t.donor is None:
+            if not await erasure.holds_anything(t.session, sender.channel, sender.external_id):
                 return Outcome([Reply(_("We hold no data about you: there is nothing to delete."))])
             return Outcome([_forget_question()])
 
@@ -231,24 +267,33 @@ class ChatService:
 
     async def text(self, sender: Sender, text: str) -> Outcome:
         """A typed message: the answer to the open question, a stop word, or a question."""
+        text = clean_input(text)
         if _is_stop_word(text):
             return await self.stop(sender)
         async with self._turn(sender) as t:
             if t.donor is None:
-                # A question is answered before consent too: nothing about the person is stored.
-                answer = faq.match(text, get_locale())
-                first = answer.answer if answer else _("Hello! To begin, choose your language.")
-                return Outcome([Reply(first), self._language_question(onboarding=True)])
+                return await self._before_consent(t, text)
             if t.duplicate:
                 return Outcome(await self._where_we_are(t))
+            if (again := await self._ask_again_if_unseen(t)) is not None:
+                return again
+            out = Outcome()
+            if t.expired:
+                out.add(_expired_notice())
             flow = self._flow(t)
-            if flow is not None:
-                return Outcome(await flow.on_text(t, text))
-            return Outcome([_answer_question(text, t.me.is_registered)])
+            if flow is None:
+                return out.add(_answer_question(text, t.me.is_registered))
+            assert t.state is not None
+            typed = _typed_choice(text, await flow.prompt(t))
+            if typed is not None:
+                return out.add(*(await self._route_choice(t, typed)).replies)
+            return out.add(*await flow.on_text(t, text))
 
     async def contact(self, sender: Sender, phone_number: str, is_own: bool) -> Outcome:
         """A shared contact card."""
         async with self._turn(sender) as t:
+            if not t.duplicate and (again := await self._ask_again_if_unseen(t)) is not None:
+                return again
             flow = self._flow(t)
             if flow is not None and not t.duplicate:
                 replies = await flow.on_contact(t, phone_number, is_own)
@@ -259,6 +304,8 @@ class ChatService:
     async def location(self, sender: Sender, latitude: float, longitude: float) -> Outcome:
         """A shared location."""
         async with self._turn(sender) as t:
+            if not t.duplicate and (again := await self._ask_again_if_unseen(t)) is not None:
+                return again
             flow = self._flow(t)
             if flow is not None and not t.duplicate:
                 replies = await flow.on_location(t, latitude, longitude)
@@ -278,50 +325,57 @@ class ChatService:
 
     async def choice(self, sender: Sender, data: str) -> Outcome:
         """A tapped button."""
-        kind, _sep, value = data.partition(":")
         async with self._turn(sender) as t:
-            locale, _sep2, after = value.partition(":")
-            if kind in ("lang", "setlang") and locale in SUPPORTED:
-                return await self._chose_language(t, locale, after or None)
-            if kind == "consent":
-                return await self._consented(t, value)
-            if t.donor is None:
-                out = Outcome([Reply(_("Hello! To begin, choose your language."))])
-                return out.add(self._language_question(onboarding=True))
-            if t.duplicate:
-                return Outcome(await self._where_we_are(t))
-            if kind == "forget":
-                return await self._forget_answer(t, value)
-            if kind == "menu":
-                return await self._menu_choice(t, value)
-            if kind == "edit" and value in EDITABLE:
-                return Outcome(await self.registration.edit(t, value))
-            if kind in CITIZEN_BUTTONS and not t.donor.is_registered:
-                return Outcome([Reply(_("Please finish registering first: send /start."))])
-            if kind == "drives" and value.isdigit():
-                return Outcome(await drive_chat.list_drives(t, self.tz, int(value)))
-            if kind in ("signup", "waitlist") and value.isdigit():
-                return Outcome(
-                    await drive_chat.sign_up(t, int(value), self.tz, waitlist=kind == "waitlist")
-                )
-            if kind == "unsign" and value.isdigit():
-                return Outcome(await drive_chat.cancel(t, int(value), self.tz))
-            if kind == "unfollow":
-                province, _sep2, ward = value.partition(":")
-                return Outcome(await drive_chat.unfollow(t, province, ward))
-            if kind == "follow":
-                return Outcome(await self.follow.begin(t))
-            if kind == "remind":
-                return Outcome(await remind(t, value, self.tz))
-            if kind == "md" and self._flow(t) is not self.manage:
-                return Outcome(await self.manage.choice(t, data))
-            flow = self._flow(t)
-            if flow is not None and kind in flow.prefixes:
-                replies = await flow.on_choice(t, data)
-                if replies is not None:
-                    return Outcome(replies)
-            out = Outcome(toast=_("That button belongs to an earlier question."))
-            return out.add(*await self._where_we_are(t, quiet=True))
+            return await self._route_choice(t, data)
+
+    async def _route_choice(self, t: Turn, data: str) -> Outcome:
+        """What a button (tapped, or typed by its label) does."""
+        kind, _sep, value = data.partition(":")
+        locale, _sep2, after = value.partition(":")
+        if kind in ("lang", "setlang") and locale in SUPPORTED:
+            return await self._chose_language(t, locale, after or None)
+        if kind == "consent":
+            return await self._consented(t, value)
+        if kind == "forget" and not t.duplicate:
+            return await self._forget_answer(t, value)
+        if t.donor is None:
+            out = Outcome([Reply(_("Hello! To begin, choose your language."))])
+            return out.add(self._language_question(onboarding=True))
+        if t.duplicate:
+            return Outcome(await self._where_we_are(t))
+        if (again := await self._ask_again_if_unseen(t)) is not None:
+            return again
+        if kind == "menu":
+            return await self._menu_choice(t, value)
+        if kind == "edit" and value in EDITABLE:
+            return Outcome(await self.registration.edit(t, value))
+        if kind in CITIZEN_BUTTONS and not t.donor.is_registered:
+            return Outcome([Reply(_("Please finish registering first: send /start."))])
+        number = _number(value)
+        if kind == "drives" and number is not None:
+            return Outcome(await drive_chat.list_drives(t, self.tz, number))
+        if kind in ("signup", "waitlist") and number is not None:
+            return Outcome(
+                await drive_chat.sign_up(t, number, self.tz, waitlist=kind == "waitlist")
+            )
+        if kind == "unsign" and number is not None:
+            return Outcome(await drive_chat.cancel(t, number, self.tz))
+        if kind == "unfollow":
+            province, _sep2, ward = value.partition(":")
+            return Outcome(await drive_chat.unfollow(t, province, ward))
+        if kind == "follow":
+            return Outcome(await self.follow.begin(t))
+        if kind == "remind":
+            return Outcome(await remind(t, value, self.tz))
+        if kind == "md" and self._flow(t) is not self.manage:
+            return Outcome(await self.manage.choice(t, data))
+        flow = self._flow(t)
+        if flow is not None and kind in flow.prefixes:
+            replies = await flow.on_choice(t, data)
+            if replies is not None:
+                return Outcome(replies)
+        out = Outcome(toast=_("That button belongs to an earlier question."))
+        return out.add(*await self._where_we_are(t, quiet=True))
 
     # ------------------------------------------------------------ helpers
 
@@ -359,7 +413,12 @@ class ChatService:
         Before consent nothing is stored, so a shared link rides along in the buttons."""
         prefix = "lang" if onboarding else "setlang"
         suffix = f":{after}" if after and onboarding else ""
-        greeting = N_("Hello! I am the voluntary blood donation bot. Please choose your language.")
+        # The greeting is for someone new; a registered person changing language is not greeted.
+        greeting = (
+            N_("Hello! I am the voluntary blood donation bot. Please choose your language.")
+            if onboarding
+            else N_("Choose your language.")
+        )
         with use_locale("vi"):
             vi = _(greeting)
         with use_locale("en"):
@@ -371,12 +430,9 @@ class ChatService:
         """Before consent: show the consent text in that language. After: switch language."""
         set_locale(locale)
         if t.donor is None:
-            suffix = f":{after}" if after and DEEP_LINK.match(after) else ""
-            buttons = [
-                [Button(_("✅ I agree"), f"consent:{locale}:yes{suffix}")],
-                [Button(_("I do not agree"), f"consent:{locale}:no")],
-            ]
-            return Outcome([Reply(consent_text(self.organization), buttons)])
+            link = after if after and DEEP_LINK.match(after) else None
+            self._remember_consent_shown(t.sender, locale, link)
+            return Outcome([self._consent_question(locale, link)])
         crud.update_donor(t.donor, locale=locale)
         done = _("Language set to English.") if locale == "en" else _("Language set to Vietnamese.")
         out = Outcome([Reply(done)], menu_locale=locale)
@@ -411,6 +467,7 @@ class ChatService:
             consent_version=CONSENT_VERSION,
         )
         t.donor.last_event_id = t.sender.event_id
+        self._consent_shown.pop((t.sender.channel, t.sender.external_id), None)
         thanks = _(
             "Thank you! Registration takes about a minute. "
             "Send /back to go back one step, /cancel to stop."
@@ -444,17 +501,216 @@ class ChatService:
         return await drive_chat.show(t, int(match.group(1)), self.tz)
 
     async def _forget_answer(self, t: Turn, value: str) -> Outcome:
-        """Ask, delete for real, or keep."""
+        """Ask, delete for real (and say truthfully what is kept, and why), or keep."""
         if value == "ask":
             return Outcome([_forget_question()])
         if value != "yes":
             return Outcome([Reply(_("Nothing was deleted."))])
-        await crud.delete_donor(t.session, t.me.id or 0)
-        gone = _(
-            "Everything the bot held about you has been deleted. Thank you for your "
-            "interest in giving blood; send /start if you want to register again."
+        sender = t.sender
+        if not await erasure.holds_anything(t.session, sender.channel, sender.external_id):
+            return Outcome([Reply(_("We hold no data about you: there is nothing to delete."))])
+        done = await erasure.forget_person(
+            t.session, sender.channel, sender.external_id, sender.chat_id, self.pseudonym_key
         )
-        return Outcome([Reply(gone, keyboard=Keyboard.REMOVE)])
+        t.donor, t.state = None, None
+        lines = [
+            _(
+                "Everything the bot held about you has been deleted: your registration, your "
+                "consent record, your sign-ups and the wards you followed."
+            )
+        ]
+        if done.roles_ended:
+            lines.append(_("Your roles in the bot (club leader or staff) have ended."))
+        if done.records_pseudonymised:
+            lines.append(
+                _(
+                    "The record of what you did in a role (drives announced, messages sent, "
+                    "roles granted) stays in the audit log, because the steering committee must "
+                    "be able to account for it; your Telegram id there has been replaced by a "
+                    "code that cannot be traced back to you."
+                )
+            )
+        if sender.external_id in self.admin_ids:
+            lines.append(
+                _(
+                    "You are an administrator through the bot's settings (ADMIN_TELEGRAM_IDS); "
+                    "only whoever runs the bot can remove that."
+                )
+            )
+        lines.append(
+            _("Thank you for your interest in giving blood; send /start to register again.")
+        )
+        return Outcome([Reply("\n\n".join(lines), keyboard=Keyboard.REMOVE)])
+
+    # ------------------------------------------------------------ delivery and channels
+
+    async def _ask_again_if_unseen(self, t: Turn) -> Outcome | None:
+        """A reply of ours has not reached the person: never apply what they send now to a
+        question they have not seen; drop the queued copy and ask the open question again."""
+        if t.donor is None or t.donor.id is None:
+            return None
+        if not await undelivered.has_unseen(t.session, t.donor.id):
+            return None
+        await undelivered.drop_unseen(t.session, t.donor.id)
+        notice = Reply(_("Sorry, my last message did not reach you. Here it is again:"))
+        return Outcome([notice, *await self._where_we_are(t)])
+
+    async def deliver_later(self, sender: Sender, replies: list[Reply]) -> None:
+        """The channel could not deliver these replies now: queue them in the outbox."""
+        async with self.db.session() as session:
+            donor = await crud.get_donor(session, sender.channel, sender.external_id)
+            chat_id = donor.chat_id if donor is not None else sender.chat_id
+            await undelivered.queue(session, donor.id if donor else None, chat_id, replies)
+
+    async def locale_for(self, sender: Sender) -> str:
+        """The language the person chose (for an apology written outside a turn)."""
+        async with self.db.session() as session:
+            donor = await crud.get_donor(session, sender.channel, sender.external_id)
+        stored = donor.locale if donor is not None else None
+        return pick_locale(stored, sender.language_code, self.default_locale)
+
+    def private_chat_invite(self, language_code: str | None, username: str | None) -> str:
+        """The one line the bot says in a group: come to a private chat (no data, no database)."""
+        with use_locale(pick_locale(None, language_code, self.default_locale)):
+            if username:
+                return _(
+                    "To keep your details private, I only talk in a private chat: "
+                    "https://t.me/{username}"
+                ).format(username=username)
+            return _("To keep your details private, I only talk in a private chat with you.")
+
+    async def edited(self, sender: Sender) -> Outcome:
+        """An edited message is never taken as an answer: say so, and where we are."""
+        async with self._turn(sender) as t:
+            note = Reply(
+                _(
+                    "I do not read edited messages, so that change was not saved. Please send "
+                    "your answer again as a new message."
+                )
+            )
+            if t.donor is None or t.duplicate:
+                return Outcome([note])
+            return Outcome([note, *await self._where_we_are(t, quiet=True)])
+
+    async def expire_idle_health_answers(self) -> int:
+        """Delete the health answers of checks left idle for an hour (the scheduler's job)."""
+        sensitive = [flow.name for flow in self.flows.values() if flow.holds_health_answers]
+        async with self.db.session() as session:
+            return await crud.expire_states(session, sensitive, utcnow() - HEALTH_ANSWERS_TTL)
+
+    def _idle(self, updated_at: datetime) -> bool:
+        """Left alone longer than health answers may be kept."""
+        return utcnow() - updated_at > HEALTH_ANSWERS_TTL
+
+    # ------------------------------------------------------------ before consent
+
+    async def _before_consent(self, t: Turn, text: str) -> Outcome:
+        """Nothing is stored yet. A typed "đồng ý" answers the consent shown; other text gets
+        its answer (if it is a question) and the question the person must answer."""
+        shown = self._consent_seen(t.sender)
+        word = _consent_word(text)
+        if shown is not None:
+            locale, after = shown
+            if word is not None:
+                return await self._consented(t, f"{locale}:{word}:{after or ''}")
+            set_locale(locale)
+            answer = faq.match(text, locale)
+            out = Outcome([Reply(answer.answer)] if answer else [])
+            return out.add(self._consent_question(locale, after))
+        if word == "yes":
+            # Agreement typed with no consent text on record (e.g. after a restart): show it
+            # again in the language of the words, to be agreed to as shown.
+            locale = _agreement_locale(text) or get_locale()
+            return await self._chose_language(t, locale)
+        answer = faq.match(text, get_locale())
+        first = answer.answer if answer else _("Hello! To begin, choose your language.")
+        return Outcome([Reply(first), self._language_question(onboarding=True)])
+
+    def _remember_consent_shown(self, sender: Sender, locale: str, after: str | None) -> None:
+        """Keep, in memory only, which consent text this account was just shown."""
+        key = (sender.channel, sender.external_id)
+        self._consent_shown.pop(key, None)
+        self._consent_shown[key] = (locale, after, clock.monotonic())
+        while len(self._consent_shown) > CONSENT_MEMORY:
+            self._consent_shown.popitem(last=False)
+
+    def _consent_seen(self, sender: Sender) -> tuple[str, str | None] | None:
+        """The language and link of the consent text this account was shown, if recent."""
+        seen = self._consent_shown.get((sender.channel, sender.external_id))
+        if seen is None or clock.monotonic() - seen[2] > CONSENT_MEMORY_SECONDS:
+            return None
+        return seen[0], seen[1]
+
+    def _consent_question(self, locale: str, after: str | None) -> Reply:
+        """The consent text with its two buttons (a shared link rides along in the data)."""
+        suffix = f":{after}" if after and DEEP_LINK.match(after) else ""
+        buttons = [
+            [Button(_("✅ I agree"), f"consent:{locale}:yes{suffix}")],
+            [Button(_("I do not agree"), f"consent:{locale}:no")],
+        ]
+        return Reply(consent_text(self.organization), buttons)
+
+
+def _number(value: str) -> int | None:
+    """A record id from button data: ASCII digits only, bounded (forged data is refused)."""
+    return int(value) if re.fullmatch(r"[0-9]{1,9}", value) else None
+
+
+def _choice_key(label: str) -> str:
+    """A button label or a typed answer, compared without case, accents, emoji or punctuation
+    (but "A+" and "A-" stay apart)."""
+    signs = label.replace("+", " plus ").replace("−", " minus ").replace("-", " minus ")
+    return fold(signs)
+
+
+def _typed_choice(text: str, replies: list[Reply]) -> str | None:
+    """The button a typed answer names: by its label, or a typed yes / no; None if unclear."""
+    key = _choice_key(text)
+    if not key:
+        return None
+    offered = [b for reply in replies for row in reply.buttons for b in row]
+    by_label = {b.data for b in offered if _choice_key(b.label) == key}
+    if len(by_label) == 1:
+        return by_label.pop()
+    for words, ending in ((YES_WORDS, "yes"), (NO_WORDS, "no")):
+        if key in words:
+            meant = {
+                b.data
+                for b in offered
+                if b.data.split(":")[-1] == ending or _choice_key(b.label) in words
+            }
+            if len(meant) == 1:
+                return meant.pop()
+    return None
+
+
+def _consent_word(text: str) -> str | None:
+    """ "yes" for a typed agreement, "no" for a typed refusal, None for anything else."""
+    key = fold(text)
+    if key in AGREE_VI or key in AGREE_EN or key in AGREE_ANY:
+        return "yes"
+    if key in DISAGREE:
+        return "no"
+    return None
+
+
+def _agreement_locale(text: str) -> str | None:
+    """The language an agreement was typed in ("đồng ý" → vi, "I agree" → en)."""
+    key = fold(text)
+    if key in AGREE_VI:
+        return "vi"
+    if key in AGREE_EN:
+        return "en"
+    return None
+
+
+def _expired_notice() -> Reply:
+    """The eligibility check closed itself after an hour without an answer."""
+    text = _(
+        "Your eligibility check was closed after an hour without an answer, and the health "
+        "answers you gave in it were deleted. You can start it again at any time."
+    )
+    return Reply(text, [[Button(_("✅ Can I give blood?"), "menu:eligibility")]])
 
 
 def _answer_question(text: str, registered: bool) -> Reply:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
@@ -38,8 +40,11 @@ class Settings(BaseSettings):
     # Eligibility rules: "default" (locales/rules/eligibility.toml [defaults]), or a preset:
     # "law" (Thông tư 26/2013 alone), "nihbt" (21 days after platelets), "giot_mau_vang" (45 kg).
     eligibility_rules: str = "default"
+    # The key of the pseudonyms that replace a forgotten person's id in the audit trail. Unset:
+    # a random key kept in data/pseudonym.key (set it when several machines share a database).
+    pseudonym_key: str | None = None
 
-    @field_validator("telegram_bot_token", "telegram_api_base_url", mode="before")
+    @field_validator("telegram_bot_token", "telegram_api_base_url", "pseudonym_key", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         """Treat an empty variable as unset."""
@@ -138,9 +143,26 @@ class Settings(BaseSettings):
         return frozenset(str(i) for i in self.admin_telegram_ids)
 
     @property
+    def pseudonym_secret(self) -> bytes:
+        """PSEUDONYM_KEY, or the key file made on first use (readable by this user only)."""
+        if self.pseudonym_key:
+            return self.pseudonym_key.encode()
+        return _key_file(ROOT / "data" / "pseudonym.key")
+
+    @property
     def tz(self) -> ZoneInfo:
         """The configured time zone."""
         return ZoneInfo(self.timezone)
+
+
+def _key_file(path: Path) -> bytes:
+    """Read the key, or create it: 32 random bytes, hex, mode 600."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
 
 
 class SettingsError(Exception):

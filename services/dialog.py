@@ -18,6 +18,8 @@ class Sender:
     chat_id: str
     language_code: str | None = None
     event_id: int | None = None
+    # Only a private chat may become where the person's messages go (never a group's id).
+    private: bool = True
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -79,8 +80,10 @@ async def set_state(
         state = ConversationState(donor_id=donor_id, flow=flow, step=step, data=dict(data or {}))
         session.add(state)
     else:
+        # Another flow starts afresh: the last one's answers (health answers too) are dropped.
+        kept = state.data if state.flow == flow else {}
         state.flow, state.step = flow, step
-        state.data = dict(data if data is not None else state.data)
+        state.data = dict(data if data is not None else kept)
         state.updated_at = utcnow()
     return state
 
@@ -88,3 +91,18 @@ async def set_state(
 async def clear_state(session: AsyncSession, donor_id: int) -> None:
     """Close the open flow."""
     await session.exec(delete(ConversationState).where(col(ConversationState.donor_id) == donor_id))
+
+
+async def expire_states(
+    session: AsyncSession, flows: Collection[str], idle_since: datetime
+) -> int:
+    """Close the flows of these kinds left idle since before `idle_since`; returns how many."""
+    if not flows:
+        return 0
+    result = await session.exec(
+        delete(ConversationState).where(
+            col(ConversationState.flow).in_(list(flows)),
+            col(ConversationState.updated_at) < idle_since,
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

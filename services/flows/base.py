@@ -24,6 +24,8 @@ class Turn:
     state: ConversationState | None
     duplicate: bool
     today: date
+    # An idle flow holding health answers was just closed (and its answers deleted).
+    expired: bool = False
 
     @property
     def me(self) -> Donor:
@@ -52,6 +54,13 @@ class Flow(ABC):
     name: str = ""
     # Button data prefixes this flow answers while it is open ("sex", "bg", …).
     prefixes: tuple[str, ...] = ()
+    # Health answers are kept only while the flow is in use: an hour without activity ends it.
+    holds_health_answers: bool = False
+
+    def takes_free_text(self, step: str) -> bool:
+        """Whether the step's answer is a free-form text (a notice), where a question mark or a
+        question word is part of the answer rather than a question to the bot."""
+        return False
 
     @abstractmethod
     async def prompt(self, t: Turn) -> list[Reply]:

@@ -1,0 +1,45 @@
+"""Housekeeping on a clock (APScheduler): what must happen even when nobody writes.
+
+Today: the health answers of an eligibility check left idle for an hour are deleted, as the
+consent text promises.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from services.chat import ChatService
+
+log = logging.getLogger(__name__)
+
+SWEEP_MINUTES = 5  # an idle check's answers live at most an hour and five minutes
+
+
+async def sweep_health_answers(chat: ChatService) -> None:
+    """One pass of the sweep; a failure is logged and the next pass tries again."""
+    try:
+        closed = await chat.expire_idle_health_answers()
+    except Exception:
+        log.exception("Could not sweep idle health answers; trying again at the next pass")
+        return
+    if closed:
+        log.info("Closed %d idle eligibility check(s) and deleted their answers", closed)
+
+
+def housekeeping(chat: ChatService) -> AsyncIOScheduler:
+    """The scheduler with its jobs (not started: the caller starts and stops it)."""
+    scheduler = AsyncIOScheduler()
+    scheduler.add_job(
+        sweep_health_answers,
+        "interval",
+        minutes=SWEEP_MINUTES,
+        args=[chat],
+        id="sweep_health_answers",
+        coalesce=True,
+        max_instances=1,
+        next_run_time=datetime.now(UTC),  # once at start: the process may have been down
+    )
+    return scheduler
