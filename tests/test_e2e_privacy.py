@@ -13,7 +13,8 @@ from tests.e2e import TOKEN, BotProcess, Chat, text_of
 from tests.fakebot import FakeBotApi, FakeUser
 from tests.test_e2e import donors, register_vietnamese
 
-GROUP = {"id": -1001234567890, "type": "supergroup", "title": "CLB Hiến máu Hà Đông"}
+GROUP_ID = -1001234567890
+GROUP = {"id": GROUP_ID, "type": "supergroup", "title": "CLB Hiến máu Hà Đông"}
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def in_group(server: FakeBotApi, user: FakeUser, text: str) -> dict[str, Any]:
     if text.startswith("/"):
         content["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
     with server.lock:
-        message_id = next(server.message_ids[str(GROUP["id"])])
+        message_id = next(server.message_ids[str(GROUP_ID)])
     message = {
         "message_id": message_id,
         "from": user.as_dict(),
@@ -67,20 +68,20 @@ def test_a_group_gets_one_line_and_never_a_profile(
     user = FakeUser(id=7001, first_name="Hồng", language_code="vi")
     # Before registering: no registration in a group, nothing stored.
     in_group(server, user, "/start")
-    [invite] = server.wait_for_bot_messages(GROUP["id"])
+    [invite] = server.wait_for_bot_messages(GROUP_ID)
     assert "t.me/" in invite["text"] and "\n" not in invite["text"].strip()
     assert donors(database_url) == []
     register_vietnamese(Chat(server, user))
     for command in ("/profile", "/start", "/drives", "/forget"):
         in_group(server, user, command)
-        [line] = server.wait_for_bot_messages(GROUP["id"])
+        [line] = server.wait_for_bot_messages(GROUP_ID)
         assert "t.me/" in line["text"]
         for private in ("Nguyễn Thị Hồng", "0912", "O+", "1998"):
             assert private not in line["text"]
     # Ordinary chatter in the group is left alone.
     in_group(server, user, "mọi người ơi chủ nhật này đi hiến máu nhé")
     server.wait_confirmed()
-    assert len(server.messages_to(GROUP["id"])) == 5
+    assert len(server.messages_to(GROUP_ID)) == 5
     [donor] = donors(database_url)
     assert donor.chat_id == str(user.id)  # notices still go to the private chat
     assert "Nguyễn Thị Hồng" not in bot.log() and "912345678" not in bot.log()
