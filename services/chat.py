@@ -36,6 +36,7 @@ from services.i18n import N_, SUPPORTED, _, get_locale, pick_locale, set_locale,
 from services.labels import language_label
 from services.menus import help_text, main_menu, profile_card
 from services.registration import EDITABLE
+from services.small_talk import small_talk
 from services.text import clean_input, fold
 
 DEEP_LINK = re.compile(r"^drive_(\d{1,9})$")
@@ -281,12 +282,23 @@ class ChatService:
             if t.expired:
                 out.add(_expired_notice())
             flow = self._flow(t)
+            friendly = small_talk(text)
             if flow is None:
+                if friendly is not None:
+                    return out.add(main_menu(friendly) if t.me.is_registered else Reply(friendly))
                 return out.add(_answer_question(text, t.me.is_registered))
             assert t.state is not None
-            typed = _typed_choice(text, await flow.prompt(t))
+            prompt = await flow.prompt(t)
+            typed = _typed_choice(text, prompt)
             if typed is not None:
                 return out.add(*(await self._route_choice(t, typed)).replies)
+            if not flow.takes_free_text(t.state.step):
+                # A question (or a friendly word) typed at a step is answered, never stored as
+                # the answer; then the step is asked again.
+                if friendly is not None:
+                    return out.add(Reply(friendly), *prompt)
+                if faq.looks_like_question(text, get_locale()):
+                    return out.add(_question_in_a_flow(text), *prompt)
             return out.add(*await flow.on_text(t, text))
 
     async def contact(self, sender: Sender, phone_number: str, is_own: bool) -> Outcome:
@@ -726,6 +738,19 @@ def _answer_question(text: str, registered: bool) -> Reply:
         return main_menu(sorry) if registered else Reply(sorry, [check])
     buttons = [check, [Button(_("🩸 Drives near me"), "menu:drives")]] if registered else [check]
     return Reply(answer.answer, buttons)
+
+
+def _question_in_a_flow(text: str) -> Reply:
+    """The answer to a question typed in the middle of a flow (the step follows it)."""
+    answer = faq.match(text, get_locale())
+    if answer is not None:
+        return Reply(answer.answer)
+    return Reply(
+        _(
+            "That looks like a question, and I do not have a good answer to it. You can ask "
+            "the drive's staff; meanwhile, here is where we were:"
+        )
+    )
 
 
 def _forget_question() -> Reply:

@@ -28,11 +28,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from services.text import fold
 
 FAQ_DIR = Path(__file__).resolve().parent.parent / "locales" / "faq"
 CALIBRATION_FILE = "_calibration.toml"  # files starting with "_" hold no entries
+CONVERSATION_FILE = "_conversation.toml"  # question words (and small talk: services/small_talk)
 MAX_QUERY_CHARS = 300  # a question is short: longer text is not answered
 
 # Weights of the three feature families in the score (they sum to 1), and of the score's parts.
@@ -48,6 +50,7 @@ ACCENT_SHARE = 0.7  # share of the accented families for a question typed with a
 EVIDENCE_PRIOR = 15.0  # squared IDF weight a question needs before its score is trusted
 MIN_IDF = 0.2  # features in nearly every entry ("máu", "hiến") are left out of the vectors
 MIN_WORDS_UNANCHORED = 2  # words an entry must share with a question not naming donation
+MIN_TOPIC_WORDS_UNANCHORED = 1  # of which not generic (GENERIC_WORDS: "where", "nearest")
 UNANCHORED_NEGATIVE_WEIGHT = 2.0  # how much more a wrong answer costs than a refusal there
 
 # Chat shorthand, after folding. Only unambiguous forms: "hong" (hồng) and "dk" (đăng ký or điều
@@ -184,6 +187,13 @@ PHRASES: Mapping[str, str] = {
     "chung minh nhan dan": "can cuoc",
     "chung minh thu": "can cuoc",
     "bia ruou": "ruou bia",
+    "khong bao gio": "never",  # not "bao giờ" (when)
+    "chua bao gio": "never",
+    "o dau": "where",
+    "di dau": "where",
+    "den dau": "where",
+    "cho nao": "where",
+    "muon": "want",  # "tôi muốn hiến máu" says what it wants ("muộn" late is told apart above)
     # English
     "give blood": "donate",
     "blood donation": "donate",
@@ -258,6 +268,7 @@ ACCENTED: Mapping[str, str] = {
     "đẻ": "sinh",
     "săm": "xăm",
     "xíu": "chút",
+    "muộn": "trễ",
 }
 
 # English forms of one word, after stemming.
@@ -502,6 +513,45 @@ STOPWORDS = frozenset(
         "your",
     ]
 )
+# Words that say what kind of question it is (where, when, how long) but not what about: a
+# question that does not name donation must share a topic word with the entry, not only these
+# ("where is the nearest ATM" is not "where to donate"). Accented forms are told apart ("đâu" where
+# is generic, "đau" pain is not); typed plain, "dau" is taken as generic.
+GENERIC_WORDS = frozenset(
+    [
+        # Vietnamese
+        "đâu",
+        "gần",
+        "nhất",
+        "nơi",
+        "địa",
+        "giờ",
+        "lâu",
+        "hôm",
+        "mai",
+        "sớm",
+        # English
+        "where",
+        "nearest",
+        "near",
+        "nearby",
+        "closest",
+        "close",
+        "location",
+        "place",
+        "around",
+        "here",
+        "when",
+        "time",
+        "why",
+        "long",
+        "soon",
+        "often",
+        "today",
+        "tomorrow",
+        "tonight",
+    ]
+)
 # A stopword typed with these accents is a word with a topic ("ăn" eat, "cân" weigh, "bán" sell).
 ACCENTED_CONTENT = frozenset(
     ["ăn", "bán", "cân", "chó", "chủ", "đá", "đỏ", "hè", "hồi", "mẹ", "máy", "muộn", "vàng", "xỉn"]
@@ -542,16 +592,22 @@ class FaqEntry:
 
 @dataclass(frozen=True, slots=True)
 class FaqMatch:
-    """The entry that answers a question, how close it is (0–1), and the answer in the locale."""
+    """The entry that answers a question, how close it is (0–1), and the answer in the locale.
+
+    margin is the score over the threshold it had to pass (1.0 just passing, 2.0 twice as high).
+    """
 
     entry: FaqEntry
     score: float
     answer: str
+    margin: float = 1.0
 
 
 # --- text to features ----------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"\d+|[^\W\d_]+")
+# A number with one or two decimals ("43,5", "48.5") is one number, read as its whole part (a
+# weight of 43,5 kg asks what 43 kg does); "1.000" (a thousand) is not a decimal.
+_TOKEN = re.compile(r"(\d+)(?:[.,]\d{1,2}(?!\d))?|[^\W\d_]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -619,7 +675,8 @@ def _raw_tokens(text: str) -> list[Token]:
     """Words as typed: folded, shorthand expanded, units after numbers unified, English stemmed."""
     raw: list[Token] = []
     for match in _TOKEN.finditer(unicodedata.normalize("NFC", text[:MAX_QUERY_CHARS].lower())):
-        accented = ACCENTED.get(match.group(), match.group())
+        word = match.group(1) or match.group()
+        accented = ACCENTED.get(word, word)
         folded = fold(accented).replace(" ", "")
         if not folded:
             continue
@@ -671,6 +728,18 @@ def anchored(text: str) -> bool:
     return any(
         f"{a.folded} {b.folded}" in ANCHOR_PAIRS for a, b in zip(toks, toks[1:], strict=False)
     )
+
+
+def _generic_features() -> dict[str, frozenset[str]]:
+    """GENERIC_WORDS as the word families see them: folded and stemmed ("w"), as typed ("aw")."""
+    found = [token for word in GENERIC_WORDS for token in tokens(word)]
+    return {
+        "w": frozenset(t.folded for t in found),
+        "aw": frozenset(t.accented for t in found),
+    }
+
+
+_GENERIC = _generic_features()
 
 
 def is_accented(text: str) -> bool:
@@ -896,8 +965,9 @@ class FaqIndex:
 
     def _evaluate(
         self, question: str, skip_doc: int | None = None
-    ) -> tuple[dict[int, float], dict[int, int]]:
-        """Score per entry, and how many of the question's words and pairs each entry holds.
+    ) -> tuple[dict[int, float], dict[int, int], dict[int, int]]:
+        """Score per entry, how many of the question's words each entry holds, and how many of
+        those are topic words (not GENERIC_WORDS).
 
         The score mixes the cosine with the entry's closest example and the share of the
         question's weight that the entry's vocabulary covers; a question with little weight
@@ -912,6 +982,7 @@ class FaqIndex:
         coverage: dict[int, float] = defaultdict(float)
         evidence: dict[int, float] = defaultdict(float)
         matched: dict[int, int] = defaultdict(int)
+        topical: dict[int, int] = defaultdict(int)
         centroid: dict[int, float] = defaultdict(float)
         for family, share in shares.items():
             idf = self._idf[family]
@@ -940,6 +1011,8 @@ class FaqIndex:
                             evidence[entry] += weight * weight
                             if family in shares_primary:
                                 matched[entry] += 1
+                                if feature not in _GENERIC[family]:
+                                    topical[entry] += 1
             for doc, dot in partial.items():
                 doc_norm = self._norms[doc].get(family, 0.0)
                 if doc_norm:
@@ -966,7 +1039,7 @@ class FaqIndex:
             * _shrink(evidence[entry])
             for entry, covered in coverage.items()
         }
-        return scores, matched
+        return scores, matched, topical
 
     def rank(self, question: str, limit: int = 3) -> list[tuple[FaqEntry, float]]:
         """The closest entries, best first, with their scores (no threshold)."""
@@ -979,14 +1052,17 @@ class FaqIndex:
 
         A question that names neither blood nor donation must share at least two words with
         the entry, or one of its keyword phrases, else it is not answered at all: one common
-        word ("tiền" money, "time") tells nothing.
+        word ("tiền" money, "time") tells nothing. One of the shared words must say what the
+        question is about: "where" and "nearest" alone do not ("where is the nearest ATM").
         """
-        scores, matched = self._evaluate(question, skip_doc)
+        scores, matched, topical = self._evaluate(question, skip_doc)
         if not scores:
             return None
         top = min(scores, key=lambda e: (-scores[e], e))
         if anchored(question):
             return top, scores[top], True
+        if topical[top] < MIN_TOPIC_WORDS_UNANCHORED:
+            return None
         if matched[top] < MIN_WORDS_UNANCHORED and not self._has_keyword(question, top):
             return None
         return top, scores[top], False
@@ -1008,10 +1084,12 @@ class FaqIndex:
         if best is None:
             return None
         number, score, strong = best
-        if score < (self.threshold if strong else self.threshold_unanchored):
+        threshold = self.threshold if strong else self.threshold_unanchored
+        if score < threshold:
             return None
         entry = self.entries[number]
-        return FaqMatch(entry, round(score, 6), entry.answer(locale))
+        margin = score / threshold if threshold > 0 else math.inf
+        return FaqMatch(entry, round(score, 6), entry.answer(locale), round(margin, 6))
 
     def _learn_thresholds(self, negatives: Iterable[str]) -> tuple[float, float]:
         """Cuts separating held-out KB questions (right entry) from the negatives.
@@ -1078,3 +1156,198 @@ def default_index() -> FaqIndex:
 def match(question: str, locale: str = "vi") -> FaqMatch | None:
     """Match against the default index."""
     return default_index().match(question, locale)
+
+
+# --- is it a question? ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """A word of a message for the question test: lower case with accents, folded, capitalised."""
+
+    accented: str
+    folded: str
+    capital: bool = False
+
+    def matches(self, wanted: Word) -> bool:
+        """The same word: by its accents when typed with them, else by its folded form."""
+        if self.accented != self.folded:
+            return self.accented == wanted.accented
+        return self.folded == wanted.folded
+
+
+_WORD = re.compile(r"[^\W\d_]+|\d+")
+
+
+def message_words(text: str) -> list[Word]:
+    """The words of a message, chat shorthand expanded ("dc" → "duoc"), case noted."""
+    found: list[Word] = []
+    for match in _WORD.finditer(unicodedata.normalize("NFC", text[:MAX_QUERY_CHARS])):
+        typed = match.group()
+        lower = typed.lower()
+        folded = fold(lower).replace(" ", "")
+        if not folded:
+            continue
+        capital = typed[0].isupper()
+        expansion = SHORTHAND.get(folded) if folded == lower else None
+        if expansion is not None:
+            found += [Word(w, w, capital) for w in expansion.split()]
+        else:
+            found.append(Word(lower, folded, capital))
+    return found
+
+
+def _phrase(text: str) -> tuple[Word, ...]:
+    """A phrase of the conversation file as words."""
+    return tuple(Word(w.accented, w.folded) for w in message_words(text))
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionWords:
+    """locales/faq/_conversation.toml [questions], parsed."""
+
+    phrases: tuple[tuple[Word, ...], ...]
+    leading: tuple[tuple[Word, ...], ...]
+    accented_phrases: tuple[tuple[Word, ...], ...]
+    leading_min_words: int
+    accented_words: frozenset[str]
+    yes_no_open: tuple[tuple[Word, ...], ...]
+    yes_no_end: tuple[tuple[Word, ...], ...]
+    yes_no_min_words: int
+    never_phrase: tuple[Word, ...]
+    never_before: tuple[tuple[Word, ...], ...]
+    place_words: tuple[tuple[Word, ...], ...]
+    faq_margin: float
+    faq_min_words: int
+
+
+def load_conversation(directory: Path = FAQ_DIR) -> dict[str, Any]:
+    """The conversation file (question words, small talk) as parsed TOML."""
+    with (directory / CONVERSATION_FILE).open("rb") as fh:
+        return tomllib.load(fh)
+
+
+@cache
+def question_words() -> QuestionWords:
+    """The question words of locales/faq, read once."""
+    raw = load_conversation()["questions"]
+
+    def phrases(key: str) -> tuple[tuple[Word, ...], ...]:
+        return tuple(p for p in (_phrase(str(t)) for t in raw[key]) if p)
+
+    return QuestionWords(
+        phrases=phrases("phrases"),
+        leading=phrases("leading"),
+        accented_phrases=phrases("accented_phrases"),
+        leading_min_words=int(raw["leading_min_words"]),
+        accented_words=frozenset(str(w) for w in raw["accented_words"]),
+        yes_no_open=phrases("yes_no_open"),
+        yes_no_end=phrases("yes_no_end"),
+        yes_no_min_words=int(raw["yes_no_min_words"]),
+        never_phrase=_phrase(str(raw["never_phrase"])),
+        never_before=phrases("never_before"),
+        place_words=phrases("place_words"),
+        faq_margin=float(raw["faq_margin"]),
+        faq_min_words=int(raw["faq_min_words"]),
+    )
+
+
+def _at(words: Sequence[Word], start: int, phrase: Sequence[Word]) -> bool:
+    """Whether a phrase is typed at a position."""
+    end = start + len(phrase)
+    return end <= len(words) and all(
+        w.matches(p) for w, p in zip(words[start:end], phrase, strict=True)
+    )
+
+
+def _in_name(words: Sequence[Word], start: int, size: int) -> bool:
+    """Whether words are capitalised among capitalised neighbours: part of a name or a place
+    ("Trần Sao Mai", "Phường La Gi"), not a question."""
+    end = start + size
+    if not all(w.capital for w in words[start:end]):
+        return False
+    before = start > 0 and words[start - 1].capital
+    after = end < len(words) and words[end].capital
+    return before or after
+
+
+def _typed_with_accents(words: Sequence[Word], start: int, phrase: Sequence[Word]) -> bool:
+    """Whether a phrase found at a position was typed with its diacritics ("sao" has none: then
+    the rest of the message must show them)."""
+    if any(p.accented != p.folded for p in phrase):
+        return any(w.accented != w.folded for w in words[start : start + len(phrase)])
+    return any(w.accented != w.folded for w in words)
+
+
+def _asks(words: Sequence[Word], table: QuestionWords, place: bool) -> bool:
+    """Whether the words hold a question phrase, word or frame (not inside a name). After a place
+    word every phrase must be typed with its diacritics ("phuong la gi" is a ward)."""
+    for start in range(len(words)):
+        candidates = [(phrase, place) for phrase in table.phrases]
+        candidates += [(phrase, True) for phrase in table.accented_phrases]
+        if start == 0 and len(words) >= table.leading_min_words:
+            candidates += [(phrase, True) for phrase in table.leading]
+        for phrase, needs_accents in candidates:
+            if not _at(words, start, phrase) or _in_name(words, start, len(phrase)):
+                continue
+            if needs_accents and not _typed_with_accents(words, start, phrase):
+                continue
+            if phrase == table.never_phrase and _means_never(words, start, table):
+                continue
+            return True
+        word = words[start]
+        if word.accented in table.accented_words and not word.capital:
+            return True
+    if len(words) >= table.yes_no_min_words:
+        closes = any(_at(words, len(words) - len(p), p) for p in table.yes_no_end)
+        opens = any(_at(words, i, p) for i in range(len(words) - 1) for p in table.yes_no_open)
+        return closes and opens
+    return False
+
+
+def _means_never(words: Sequence[Word], start: int, table: QuestionWords) -> bool:
+    """ "bao giờ" after "chưa"/"không" ("chưa bao giờ"), or ending a sentence that has one
+    ("chưa hiến bao giờ"), says never, not when."""
+
+    def negation_at(i: int) -> bool:
+        return any(_at(words, i, p) for p in table.never_before)
+
+    if start > 0 and negation_at(start - 1):
+        return True
+    ends = start + len(table.never_phrase) == len(words)
+    return ends and any(negation_at(i) for i in range(start))
+
+
+def looks_like_question(text: str, locale: str = "vi") -> bool:
+    """Whether a message is clearly a question (or an objection the FAQ answers) rather than an
+    answer: a question mark, a question word or phrase with or without diacritics ("bao lâu",
+    "tại sao", "được không", "why", "can I"), a "có … không" frame, or a confident FAQ match
+    of a sentence (four words or more, no digits, not a place). Names ("Trần Sao Mai"), places
+    ("Xã Ba Sao"), dates, phones, numbers and a bare "có" / "không" are answers.
+    """
+    stripped = text.strip()
+    if not stripped:
+        return False
+    if "?" in stripped or "？" in stripped:
+        return True
+    words = message_words(stripped)
+    if not words:
+        return False
+    if stripped.isupper():
+        # Shouted text tells nothing by its capitals.
+        words = [Word(w.accented, w.folded) for w in words]
+    table = question_words()
+    place = any(_at(words, 0, p) for p in table.place_words)
+    if _asks(words, table, place):
+        return True
+    if place or len(words) < table.faq_min_words or any(ch.isdigit() for ch in stripped):
+        return False
+    if all(w.capital for w in words):
+        return False  # a name or a title
+    if any(
+        _at(words, i, table.never_phrase) and _means_never(words, i, table)
+        for i in range(len(words))
+    ):
+        return False  # "chưa hiến máu bao giờ" answers the last-donation step
+    found = match(stripped, locale)
+    return found is not None and found.margin >= table.faq_margin

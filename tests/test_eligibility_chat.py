@@ -75,7 +75,7 @@ async def test_bad_input_gets_a_message_and_the_same_question(service: ChatServi
     assert "I could not read" in texts(out)
     out = await person.tap("edate:ongoing")
     assert "Dengue fever (still going on)" in texts(out)
-    out = await person.say("hello")  # a button step
+    out = await person.say("blue")  # a button step
     assert "Please tap one of the buttons" in texts(out)
     await person.tap("ecat:done")
     out = await person.tap("ejob:no")
