@@ -17,11 +17,9 @@ def _count(n: int) -> str:
 
 
 def progress_text(state: Progress, now: datetime, rate_per_second: float, tz: ZoneInfo) -> str:
-    """"Sending: 1,200 / 10,000 · 3 failed · done about 14:32"."""
+    """ "Sending: 1,200 / 10,000 · 3 failed · done about 14:32"."""
     lines = [
-        _("📤 Sending: {sent} / {total}").format(
-            sent=_count(state.sent), total=_count(state.total)
-        )
+        _("📤 Sending: {sent} / {total}").format(sent=_count(state.sent), total=_count(state.total))
     ]
     if state.failed or state.blocked:
         lines.append(
@@ -39,10 +37,24 @@ def progress_text(state: Progress, now: datetime, rate_per_second: float, tz: Zo
     return "\n".join(lines)
 
 
+def duration_label(seconds: float) -> str:
+    """ "12 seconds", "4 minutes", "1 hour 5 minutes": a one-second send does not read "1 minute"."""
+    if seconds < 59.5:
+        n = max(1, round(seconds))
+        return ngettext("{n} second", "{n} seconds", n).format(n=n)
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return ngettext("{n} minute", "{n} minutes", minutes).format(n=minutes)
+    hours, rest = divmod(minutes, 60)
+    text = ngettext("{n} hour", "{n} hours", hours).format(n=hours)
+    if rest:
+        text += " " + ngettext("{n} minute", "{n} minutes", rest).format(n=rest)
+    return text
+
+
 def summary_text(state: Progress, started: datetime, finished: datetime) -> str:
     """The closing summary."""
-    minutes = max(1, round((finished - started).total_seconds() / 60))
-    took = ngettext("{n} minute", "{n} minutes", minutes).format(n=minutes)
+    took = duration_label((finished - started).total_seconds())
     text = _("✅ Broadcast finished in {took}: {sent} of {total} delivered.").format(
         took=took, sent=_count(state.sent), total=_count(state.total)
     )

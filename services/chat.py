@@ -368,7 +368,9 @@ class ChatService:
             return Outcome(await drive_chat.list_drives(t, self.tz, number))
         if kind in ("signup", "waitlist") and number is not None:
             return Outcome(
-                await drive_chat.sign_up(t, number, self.tz, waitlist=kind == "waitlist")
+                await drive_chat.sign_up(
+                    t, number, self.tz, waitlist=kind == "waitlist", options=self.check.options
+                )
             )
         if kind == "unsign" and number is not None:
             return Outcome(await drive_chat.cancel(t, number, self.tz))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
 from functools import cache
@@ -199,6 +199,7 @@ class Rules:
     deferrals: Mapping[str, DeferralRule]
     permanent: Mapping[str, Citation]
     choices: Mapping[str, tuple[Choice, ...]]
+    english_citations: Mapping[str, str] = field(default_factory=dict)
 
     def choice(self, option: str, value: float) -> Choice:
         """The source and citation of an option's value (operator practice when not listed)."""
@@ -253,7 +254,8 @@ def parse_rules(raw: Mapping[str, Any]) -> Rules:
         option: tuple(Choice(float(c["value"]), c["source"], c["citation"]) for c in items)
         for option, items in raw.get("choices", {}).items()
     }
-    return Rules(raw["version"], raw, intervals, deferrals, permanent, choices)
+    english = {str(k): str(v) for k, v in raw.get("citations_en", {}).items()}
+    return Rules(raw["version"], raw, intervals, deferrals, permanent, choices, english)
 
 
 @cache
@@ -271,6 +273,13 @@ def deferral_codes() -> frozenset[str]:
 def condition_codes() -> frozenset[str]:
     """Every permanent condition code `Answers.conditions` accepts."""
     return frozenset(rules().permanent)
+
+
+def citation_in(citation: str, locale: str) -> str:
+    """A citation as the reader's language writes it (the rules file quotes the Vietnamese text)."""
+    if locale == "vi":
+        return citation
+    return rules().english_citations.get(citation, citation)
 
 
 def hemoglobin_thresholds() -> tuple[int, int]:
@@ -429,6 +438,14 @@ def allowed_volume_ml(
         cap = min(weight_kg * whole["max_ml_per_kg"], float(whole["max_ml"]))
     bags = [int(b) for b in whole["bag_sizes_ml"] if b <= cap]
     return max(bags) if bags else None
+
+
+def volume_citation(kind: DonationKind) -> str:
+    """The article that caps the volume of a kind (Điều 4 khoản 2 điểm a or b)."""
+    weight = rules().raw["weight"]
+    if kind.value in weight["apheresis"]["kinds"]:
+        return str(weight["apheresis"]["citation"])
+    return str(weight["whole_blood"]["citation"])
 
 
 def _weight_citation(kind: DonationKind, sex: Sex | None, options: RuleOptions) -> tuple[str, str]:
@@ -606,3 +623,20 @@ def assess(
     if dated:
         return Verdict(Status.CAN_GIVE_FROM, max(dated), volume, tuple(reasons), kind)
     return Verdict(Status.CAN_GIVE_NOW, today, volume, tuple(reasons), kind)
+
+
+def whole_blood_instead(
+    profile: Profile,
+    answers: Answers,
+    today: date,
+    options: RuleOptions | None = None,
+) -> Verdict | None:
+    """Whole blood's verdict when apheresis is refused for the weight alone and whole blood is not
+    (a 48 kg donor cannot give platelets but may give 350 ml of whole blood); otherwise None."""
+    if answers.kind is DonationKind.WHOLE_BLOOD or profile.weight_kg is None:
+        return None
+    asked = assess(profile, answers, today, options)
+    if not any(r.code == rules().raw["weight"]["code"] for r in asked.reasons):
+        return None
+    whole = assess(profile, replace(answers, kind=DonationKind.WHOLE_BLOOD), today, options)
+    return None if whole.status is Status.CANNOT_GIVE else whole

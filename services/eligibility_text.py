@@ -8,9 +8,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
-from services.eligibility import DonationKind, Effect, Reason, Status, Verdict
-from services.i18n import N_, _, ngettext
-from services.labels import date_label
+from services.eligibility import (
+    DonationKind,
+    Effect,
+    Reason,
+    Status,
+    Verdict,
+    citation_in,
+    volume_citation,
+)
+from services.i18n import N_, _, get_locale, ngettext
+from services.labels import date_label, number_label
 
 # The recent events the guided check asks about, by group (codes of locales/rules/eligibility.toml).
 EVENT_GROUPS: dict[str, tuple[str, ...]] = {
@@ -203,8 +211,8 @@ def reason_sentence(reason: Reason) -> str:
         kind = DonationKind(str(params["kind"]))
         return _("The minimum weight for {kind} is {min_kg} kg; you weigh {weight} kg.").format(
             kind=kind_name(kind),
-            min_kg=f"{float(params['min_kg']):g}",
-            weight=f"{float(params['weight_kg']):g}",
+            min_kg=number_label(float(params["min_kg"])),
+            weight=number_label(float(params["weight_kg"])),
         )
     if code == "pregnant":
         return _(
@@ -233,28 +241,49 @@ def reason_sentence(reason: Reason) -> str:
     )
 
 
+def citation_text(citation: str) -> str:
+    """A rule's citation in the reader's language."""
+    return citation_in(citation, get_locale())
+
+
 def reason_line(reason: Reason) -> str:
     """One bullet: the sentence, until when, and the article it comes from."""
     text = reason_sentence(reason)
     if reason.effect is Effect.DEFER and reason.until is not None:
         text += " " + _("Lifted on {date}.").format(date=date_label(reason.until))
-    return f"• {text} ({reason.citation})"
+    return f"• {text} ({citation_text(reason.citation)})"
 
 
-def verdict_text(verdict: Verdict, weight_kg: float | None) -> str:
-    """The verdict, every reason with its citation, and the doctor's final word."""
+def _volume_line(verdict: Verdict, weight_kg: float) -> str:
+    """The most that may be taken at this weight, with its article."""
+    text = _("With {weight} kg, the most that may be taken is {ml} ml.").format(
+        weight=number_label(weight_kg), ml=verdict.volume_ml
+    )
+    return f"{text} ({citation_text(volume_citation(verdict.kind))})"
+
+
+def _instead_line(instead: Verdict, weight_kg: float | None) -> str:
+    """Whole blood is still open when apheresis was refused for the weight."""
+    if instead.status is Status.CAN_GIVE_FROM and instead.earliest_date is not None:
+        return _("💡 Whole blood is still possible at your weight: from {date}.").format(
+            date=date_label(instead.earliest_date)
+        )
+    if instead.volume_ml is not None and weight_kg is not None:
+        return _("💡 Whole blood is still possible: with {weight} kg, up to {ml} ml.").format(
+            weight=number_label(weight_kg), ml=instead.volume_ml
+        )
+    return _("💡 Whole blood is still possible at your weight.")
+
+
+def verdict_text(verdict: Verdict, weight_kg: float | None, instead: Verdict | None = None) -> str:
+    """The verdict, every reason with its citation, and the doctor's final word.
+
+    `instead` is whole blood's verdict when the kind asked for was refused for the weight alone."""
     kind = kind_name(verdict.kind)
     if verdict.status is Status.CAN_GIVE_NOW:
         lines = [_("✅ By the rules, you can give {kind} now.").format(kind=kind)]
         if verdict.volume_ml is not None and weight_kg is not None:
-            lines.append(
-                _("With {weight} kg, the most that may be taken is {ml} ml.").format(
-                    weight=f"{weight_kg:g}", ml=verdict.volume_ml
-                )
-                + " ("
-                + _("Điều 4 khoản 2, Thông tư 26/2013/TT-BYT")
-                + ")"
-            )
+            lines.append(_volume_line(verdict, weight_kg))
     elif verdict.status is Status.CAN_GIVE_FROM:
         assert verdict.earliest_date is not None
         lines = [
@@ -270,6 +299,8 @@ def verdict_text(verdict: Verdict, weight_kg: float | None) -> str:
         lines += ["", _("Why:"), *(reason_line(r) for r in reasons)]
     if advice:
         lines += ["", _("Please note:"), *(reason_line(r) for r in advice)]
+    if instead is not None:
+        lines += ["", _instead_line(instead, weight_kg)]
     lines += [
         "",
         _(

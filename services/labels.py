@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.i18n import _
+from babel.numbers import format_decimal
+
+from services.i18n import _, get_locale
 from services.validation import format_vn_phone
 from services.wards import get_ward
 
@@ -35,6 +37,11 @@ def donation_kind_label(code: str | None) -> str:
         "plasma": _("Plasma (apheresis)"),
         NEVER_DONATED: _("Never donated"),
     }.get(code or "", "—")
+
+
+def number_label(value: float) -> str:
+    """A number as the reader's language writes it: 48,5 in Vietnamese, 48.5 in English; 60, not 60.0."""
+    return format_decimal(value, format="#,##0.##", locale=get_locale())
 
 
 def date_label(value: date | None) -> str:

@@ -367,3 +367,68 @@ def test_a_change_of_regulation_is_a_change_of_data() -> None:
         raw = tomllib.load(fh)
     raw["deferrals"]["tattoo"]["months"] = 12
     assert el.parse_rules(raw).deferrals["tattoo"].until(DAY0) == date(2026, 3, 1)
+
+
+def _all_citations(raw: dict) -> set[str]:
+    """Every `citation = …` of the rules file, wherever it sits."""
+    found: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "citation":
+                    found.add(str(value))
+                elif key != "citations_en":
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(raw)
+    return found
+
+
+def test_every_citation_has_its_english_form() -> None:
+    with el.RULES_PATH.open("rb") as fh:
+        raw = tomllib.load(fh)
+    english = el.rules().english_citations
+    citations = _all_citations(raw)
+    assert len(citations) > 20
+    for citation in citations:
+        assert citation in english, citation
+        assert "Điều" not in english[citation] and "Thông tư" not in english[citation]
+        assert el.citation_in(citation, "vi") == citation
+        assert el.citation_in(citation, "en") == english[citation]
+    tattoo = el.rules().deferrals["tattoo"].citation
+    assert el.citation_in(tattoo, "en") == "Circular 26/2013/TT-BYT, Article 5(2)(a)"
+    assert el.citation_in(el.volume_citation(WB), "en").endswith("Article 4(2)(a)")
+    assert el.citation_in(el.volume_citation(PLT), "en").endswith("Article 4(2)(b)")
+
+
+@pytest.mark.parametrize(
+    ("weight", "sex", "kind", "volume"),
+    [
+        (48.0, Sex.MALE, PLT, 350),  # too light for platelets (50 kg), fine for 350 ml of blood
+        (44.0, Sex.FEMALE, PLA, 250),  # women from 42 kg: 250 ml below 45 kg
+        (44.0, Sex.MALE, PLT, None),  # men need 45 kg for whole blood too
+        (55.0, Sex.MALE, PLT, None),  # platelets allowed: nothing to suggest
+        (48.0, Sex.MALE, WB, None),  # whole blood asked for already
+    ],
+)
+def test_whole_blood_instead_of_apheresis_refused_for_weight(
+    weight: float, sex: Sex, kind: DonationKind, volume: int | None
+) -> None:
+    instead = el.whole_blood_instead(adult(weight, sex), Answers(kind=kind), DAY0)
+    if volume is None:
+        assert instead is None
+    else:
+        assert instead is not None and instead.kind is WB
+        assert instead.status is Status.CAN_GIVE_NOW and instead.volume_ml == volume
+
+
+def test_whole_blood_instead_keeps_the_other_reasons() -> None:
+    tattoo = Deferral("tattoo", DAY0 - timedelta(30))
+    answers = Answers(kind=PLT, deferrals=(tattoo,))
+    instead = el.whole_blood_instead(adult(48.0), answers, DAY0)
+    assert instead is not None and instead.status is Status.CAN_GIVE_FROM
+    assert instead.earliest_date == el.add_months(tattoo.start_date or DAY0, 6)

@@ -43,7 +43,8 @@ async def test_registered_donor_can_give_now_with_the_volume_for_the_weight(
     verdict = texts(out)
     assert "you can give whole blood now" in verdict
     assert "450 ml" in verdict  # 52.5 kg × 9 ml = 472 ml → the 450 ml bag
-    assert "Thông tư 26/2013/TT-BYT" in verdict
+    assert "(Circular 26/2013/TT-BYT, Article 4(2)(a))" in verdict  # in English
+    assert "Thông tư" not in verdict and "Điều" not in verdict
     assert "final decision is made by the doctor" in verdict
     assert "menu:drives" in buttons(out)
     assert await count(db, ConversationState) == 0  # the answers are gone with the flow
@@ -113,7 +114,8 @@ async def test_deferrals_give_a_date_and_a_reminder_is_queued_once(
     assert f"You can give whole blood from {date_label(until)}" in verdict
     assert "Tattoo" in verdict and "wait 6 months" in verdict
     assert "Flu" in verdict and "wait 7 days" in verdict
-    assert "Điều 5 khoản 5" in verdict  # the job rule, as advice
+    assert "Circular 26/2013/TT-BYT, Article 5(5)" in verdict  # the job rule, as advice
+    assert "Circular 26/2013/TT-BYT, Article 5(2)(a)" in verdict  # the tattoo
     remind = [b for b in buttons(out) if b.startswith("remind:")]
     assert remind == [f"remind:{until.isoformat()}:tattoo"]
     out = await person.tap(remind[0])
@@ -227,3 +229,108 @@ def test_weights_and_dates_as_people_type_them() -> None:
     assert parse_event_date("3 days ago", today) == (date(2026, 11, 28), None)
     assert parse_event_date("2026-11-05", today) == (date(2026, 11, 5), None)
     assert parse_event_date("sometime", today)[0] is None
+
+
+async def test_cancel_mid_check_leaves_no_health_answers(
+    service: ChatService, db: Database
+) -> None:
+    person = Person(service, 120, "en")
+    await register(person, "en")
+    await check(person)
+    await person.tap("ekind:whole_blood")
+    await person.say("48")
+    await person.tap("ecat:skin")
+    await person.tap("ecode:tattoo")
+    await person.say((service.today() - timedelta(days=20)).strftime("%d/%m/%Y"))
+    async with db.session() as session:
+        during = (await session.exec(select(ConversationState))).one()
+    assert during.data["weight"] == 48 and during.data["events"]  # held while the check runs
+    out = await person.say("/cancel")
+    assert "none of its answers were kept" in texts(out)
+    async with db.session() as session:
+        rows = (await session.exec(select(ConversationState))).all()
+    health = ("weight", "events", "kind", "job", "code", "group", "dob", "sex", "last_date")
+    assert all(not any(key in row.data for key in health) for row in rows)
+    assert rows == []
+    me = await donor(db, 120)
+    assert me.deferred_until is None and me.deferral_code is None  # nothing kept without asking
+
+
+async def test_a_man_is_not_asked_about_pregnancy(service: ChatService) -> None:
+    man = Person(service, 121, "en")
+    await register(man, "en")  # registered as male
+    await check(man)
+    await man.tap("ekind:whole_blood")
+    out = await man.say("60")
+    offered = buttons(out)
+    assert "ecat:pregnancy" not in offered and "ecat:illness" in offered and "ecat:done" in offered
+    assert "Pregnancy" not in texts(out) and all(
+        "Pregnancy" not in b.label for r in out.replies for row in r.buttons for b in row
+    )
+    out = await man.tap("ecat:pregnancy")  # forged or stale: refused
+    assert out.toast and "earlier question" in out.toast
+    out = await man.tap("ecat:skin")
+    assert "ecode:tattoo" in buttons(out)
+
+    woman = Person(service, 122, "en")
+    await woman.say("/start")
+    await woman.tap("lang:en")
+    await woman.tap("consent:en:yes")
+    await check(woman)
+    await woman.say("02/03/1994")
+    await woman.tap("esex:female")
+    await woman.tap("ekind:whole_blood")
+    await woman.say("50")
+    out = await woman.tap("elast:never")
+    assert "ecat:pregnancy" in buttons(out)
+
+
+async def test_platelets_refused_for_weight_says_whole_blood_is_possible(
+    service: ChatService,
+) -> None:
+    person = Person(service, 123, "en")
+    await register(person, "en")  # male
+    await check(person)
+    await person.tap("ekind:platelets")
+    await person.say("48")
+    await person.tap("ecat:done")
+    out = await person.tap("ejob:no")
+    verdict = texts(out)
+    assert "you cannot give platelets by apheresis at the moment" in verdict
+    assert "Whole blood is still possible: with 48 kg, up to 350 ml." in verdict
+    assert "menu:drives" in buttons(out)
+
+    light = Person(service, 124, "en")
+    await register(light, "en")
+    await check(light)
+    await light.tap("ekind:platelets")
+    await light.say("44")  # a man under 45 kg: whole blood is refused too
+    await light.tap("ecat:done")
+    out = await light.tap("ejob:no")
+    assert "Whole blood is still possible" not in texts(out)
+
+
+async def test_weights_are_written_in_the_readers_locale(service: ChatService) -> None:
+    person = Person(service, 125)  # Vietnamese
+    await register(person)
+    await check(person)
+    await person.tap("ekind:platelets")
+    await person.say("48.5")
+    await person.tap("ecat:done")
+    out = await person.tap("ejob:no")
+    verdict = texts(out)
+    assert "48,5 kg" in verdict and "48.5" not in verdict
+    assert "máu toàn phần" in verdict and "350 ml" in verdict  # whole blood still possible
+    await check(person)
+    await person.tap("ekind:whole_blood")
+    out = await person.say("300,5")
+    assert "300,5 kg" in texts(out)
+
+    english = Person(service, 126, "en")
+    await register(english, "en")
+    await check(english)
+    await english.tap("ekind:platelets")
+    await english.say("48,5")
+    await english.tap("ecat:done")
+    out = await english.tap("ejob:no")
+    assert "you weigh 48.5 kg" in texts(out)

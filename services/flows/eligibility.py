@@ -25,6 +25,7 @@ from services.eligibility import (
     Status,
     Verdict,
     assess,
+    whole_blood_instead,
 )
 from services.eligibility_text import (
     DATE_QUESTIONS,
@@ -44,6 +45,7 @@ from services.labels import (
     NEVER_DONATED,
     date_label,
     donation_kind_label,
+    number_label,
     sex_label,
 )
 from services.registration import parse_past_date
@@ -84,12 +86,23 @@ def _events(data: dict[str, Any]) -> list[list[Any]]:
     return list(data.get("events", []))
 
 
+def _sex(t: Turn, data: dict[str, Any]) -> Sex | None:
+    """The sex of the profile, or the one answered in this check."""
+    code = t.me.sex or data.get("sex")
+    return Sex(code) if code in ("male", "female") else None
+
+
+def _groups(t: Turn, data: dict[str, Any]) -> list[str]:
+    """The event groups that can apply to this person (no pregnancy questions for a man)."""
+    male = _sex(t, data) is Sex.MALE
+    return [group for group in GROUP_LABELS if not (male and group == "pregnancy")]
+
+
 def _profile(t: Turn, data: dict[str, Any]) -> Profile:
     """What the profile knows, completed by the answers of this check."""
     me = t.me
     birth = me.date_of_birth or (date.fromisoformat(data["dob"]) if data.get("dob") else None)
-    sex_code = me.sex or data.get("sex")
-    sex = Sex(sex_code) if sex_code in ("male", "female") else None
+    sex = _sex(t, data)
     last_kind = me.last_donation_kind or data.get("last_kind")
     last_iso = data.get("last_date")
     last_date = me.last_donation_date or (date.fromisoformat(last_iso) if last_iso else None)
@@ -119,6 +132,7 @@ class EligibilityFlow(Flow):
 
     name = ELIGIBILITY
     prefixes = ("esex", "ekind", "elast", "ecat", "ecode", "edate", "ejob")
+    holds_health_answers = True  # swept an hour after the last answer (services/chat.py)
 
     def __init__(self, options: RuleOptions | None = None) -> None:
         self.options = options
@@ -179,7 +193,7 @@ class EligibilityFlow(Flow):
         if step == "last_date":
             return [Reply(_("On what day was your last donation? (e.g. 15/03/2026)"))]
         if step == "events":
-            return [self._events_menu(data)]
+            return [self._events_menu(t, data)]
         if step == "pick":
             group = str(data.get("group"))
             choices = [Button(event_label(code), f"ecode:{code}") for code in EVENT_GROUPS[group]]
@@ -207,7 +221,7 @@ class EligibilityFlow(Flow):
             return [Reply(text, buttons)]
         return []
 
-    def _events_menu(self, data: dict[str, Any]) -> Reply:
+    def _events_menu(self, t: Turn, data: dict[str, Any]) -> Reply:
         """The groups of recent events, with what was already given."""
         lines = [
             _(
@@ -221,10 +235,10 @@ class EligibilityFlow(Flow):
             for code, start in given:
                 when = date_label(date.fromisoformat(start)) if start else _("still going on")
                 lines.append(f"• {event_label(code)} ({when})")
-        groups = list(GROUP_LABELS)
+        groups = _groups(t, data)
         buttons = [
-            [Button(_(GROUP_LABELS[a]), f"ecat:{a}"), Button(_(GROUP_LABELS[b]), f"ecat:{b}")]
-            for a, b in zip(groups[::2], groups[1::2], strict=True)
+            [Button(_(GROUP_LABELS[group]), f"ecat:{group}") for group in groups[i : i + 2]]
+            for i in range(0, len(groups), 2)
         ]
         done = _("✅ Done") if given else _("✅ None of these")
         buttons.append([Button(done, "ecat:done")])
@@ -259,7 +273,7 @@ class EligibilityFlow(Flow):
                 error = _(
                     "{weight} kg does not look right. Please type your weight in kilograms, e.g. 52."
                 )
-                return [Reply(error.format(weight=f"{weight:g}")), *self.prompt_now(t)]
+                return [Reply(error.format(weight=number_label(weight))), *self.prompt_now(t)]
             return await self._next(t, {**data, "weight": weight})
         if step in ("last_date", "event_date"):
             value, error = parse_event_date(text, t.today)
@@ -291,8 +305,8 @@ class EligibilityFlow(Flow):
                 return await self._next(t, scratch)
             if value == "list":
                 await t.goto(ELIGIBILITY, "events", scratch)
-                return [self._events_menu(scratch)]
-            if value in EVENT_GROUPS:
+                return [self._events_menu(t, scratch)]
+            if value in _groups(t, scratch):
                 await t.goto(ELIGIBILITY, "pick", {**scratch, "group": value})
                 return self._ask(t, "pick", t.data)
         if kind == "ecode" and step == "pick" and group_of(value) == scratch.get("group"):
@@ -313,7 +327,7 @@ class EligibilityFlow(Flow):
         data = {k: v for k, v in t.data.items() if k not in ("code", "group")}
         data["events"] = events
         await t.goto(ELIGIBILITY, "events", data)
-        return [self._events_menu(data)]
+        return [self._events_menu(t, data)]
 
     async def _next(self, t: Turn, data: dict[str, Any]) -> list[Reply]:
         """Store the answer and ask the following question."""
@@ -332,7 +346,7 @@ class EligibilityFlow(Flow):
         data = dict(t.data)
         if t.state.step in ("pick", "event_date"):
             await t.goto(ELIGIBILITY, "events", data)
-            return [self._events_menu(data)]
+            return [self._events_menu(t, data)]
         trail = list(data.get("trail", []))
         if not trail:
             return [Reply(_("This is the first question.")), *self.prompt_now(t)]
@@ -353,11 +367,17 @@ class EligibilityFlow(Flow):
         return assess(_profile(t, data), _answers(data), t.today, self.options)
 
     async def _verdict(self, t: Turn, data: dict[str, Any]) -> list[Reply]:
-        """Close the check and give the verdict with the next step."""
+        """Close the check (its answers go with it) and give the verdict with the next step."""
         verdict = self.assess(t, data)
+        instead = whole_blood_instead(_profile(t, data), _answers(data), t.today, self.options)
         await t.close()
-        text = verdict_text(verdict, data.get("weight"))
-        if verdict.status is Status.CAN_GIVE_NOW:
+        text = verdict_text(verdict, data.get("weight"), instead)
+        if instead is not None and verdict.status is Status.CANNOT_GIVE:
+            buttons = [
+                [Button(_("🩸 Drives near me"), "menu:drives")],
+                [Button(_("🔁 Check again later"), "menu:eligibility")],
+            ]
+        elif verdict.status is Status.CAN_GIVE_NOW:
             buttons = [[Button(_("🩸 Drives near me"), "menu:drives")]]
         elif verdict.status is Status.CAN_GIVE_FROM:
             reason = latest_reason(verdict)
