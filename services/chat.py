@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from models import Donor
 from models.database import Database
 from models.types import utcnow
 from services import admin, drive_chat, erasure, faq, outbox, roles, undelivered
@@ -35,6 +36,7 @@ from services.flows.registration import RegistrationFlow
 from services.i18n import N_, SUPPORTED, _, get_locale, pick_locale, set_locale, use_locale
 from services.labels import language_label
 from services.menus import help_text, main_menu, profile_card
+from services.personal_answers import personal_answer
 from services.registration import EDITABLE
 from services.small_talk import small_talk
 from services.text import clean_input, fold
@@ -286,7 +288,7 @@ class ChatService:
             if flow is None:
                 if friendly is not None:
                     return out.add(main_menu(friendly) if t.me.is_registered else Reply(friendly))
-                return out.add(_answer_question(text, t.me.is_registered))
+                return out.add(_answer_question(text, t.me, t.today, self.check.options))
             assert t.state is not None
             prompt = await flow.prompt(t)
             typed = _typed_choice(text, prompt)
@@ -727,8 +729,10 @@ def _expired_notice() -> Reply:
     return Reply(text, [[Button(_("✅ Can I give blood?"), "menu:eligibility")]])
 
 
-def _answer_question(text: str, registered: bool) -> Reply:
-    """A free-text question: the knowledge base's answer, or an honest "I don't know"."""
+def _answer_question(text: str, donor: Donor, today: date, rules: RuleOptions | None) -> Reply:
+    """A free-text question: the knowledge base's answer (with what the bot knows of the person
+    put first), or an honest "I don't know"."""
+    registered = donor.is_registered
     answer = faq.match(text, get_locale())
     check = [Button(_("✅ Can I give blood?"), "menu:eligibility")]
     if answer is None:
@@ -739,7 +743,11 @@ def _answer_question(text: str, registered: bool) -> Reply:
         )
         return main_menu(sorry) if registered else Reply(sorry, [check])
     buttons = [check, [Button(_("🩸 Drives near me"), "menu:drives")]] if registered else [check]
-    return Reply(answer.answer, buttons)
+    body = answer.answer
+    mine = personal_answer(answer.entry.id, text, donor, today, rules)
+    if mine is not None:
+        body = f"{mine}\n\n{body}"
+    return Reply(body, buttons)
 
 
 def _question_in_a_flow(text: str) -> Reply:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cache
 
 from services.faq import load_conversation
-from services.i18n import N_, _
+from services.i18n import N_, _, use_locale
 from services.text import fold
 
 REPLIES = {
@@ -58,7 +58,13 @@ def kind_of(text: str) -> str | None:
     return kind
 
 
-def small_talk(text: str) -> str | None:
-    """The friendly line for a message of small talk, in the current language; else None."""
+def small_talk(text: str, locale: str | None = None) -> str | None:
+    """The friendly line for a message of small talk, in the locale (default: the current
+    language); else None."""
     kind = kind_of(text)
-    return _(REPLIES[kind]) if kind in REPLIES else None
+    if kind not in REPLIES:
+        return None
+    if locale is None:
+        return _(REPLIES[kind])
+    with use_locale(locale):
+        return _(REPLIES[kind])

@@ -82,7 +82,10 @@ def test_vietnamese_has_diacritics_and_one_plural_form() -> None:
 def test_vietnamese_uses_one_tone_mark_style() -> None:
     # "khỏe, hủy, xóa, hòa": the mark on the first vowel of oa, oe, uy, everywhere.
     other_style = re.compile(r"(?<![q])(?:o[àáảãạ]|o[èéẻẽẹ]|u[ỳýỷỹỵ])(?![a-zà-ỹđ])", re.IGNORECASE)
+    # … but before a consonant the mark stays on the main vowel: "toàn", "hoàn", "thoát".
+    misplaced = re.compile(r"(?<![q])[òóỏõọùúủũụ][aey][a-zà-ỹđ]", re.IGNORECASE)
     for message in catalog("vi"):
         strings = [message.string] if isinstance(message.string, str) else list(message.string)
         for text in strings:
             assert not other_style.search(text), text
+            assert not misplaced.search(text), text  # "toàn", not "tòan"
