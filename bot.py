@@ -26,7 +26,14 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from handlers import callbacks, commands, errors, groups, messages
-from handlers.console import ConsoleBotApi, ConsoleRequest, converse, stdin_line
+from handlers.console import (
+    ConsoleBotApi,
+    ConsoleRequest,
+    ReadLine,
+    Write,
+    converse,
+    stdin_line,
+)
 from handlers.menu import set_default_commands
 from handlers.polling import poll
 from models.database import Database
@@ -34,6 +41,7 @@ from models.migrate import upgrade_database
 from scheduler.jobs import housekeeping
 from scheduler.sender import Sender
 from scheduler.telegram_transport import TelegramTransport
+from services import old_addresses
 from services.chat import ChatService
 from services.config import Settings, SettingsError, load_settings
 from services.faq import default_index as load_faq
@@ -145,6 +153,7 @@ async def run_telegram(settings: Settings) -> None:
     db = Database(settings.database_url)
     await upgrade_database(db.engine)
     await asyncio.to_thread(load_faq)  # build the FAQ index now, not on the first question
+    old_addresses.preload()  # the pre-2025 ward index, built in the background
     app = build_application(settings, db, token=token)
     # The sender paces itself, so it gets its own Bot without PTB's rate limiter.
     urls = api_urls(settings)
@@ -174,28 +183,41 @@ async def run_telegram(settings: Settings) -> None:
         await db.dispose()
 
 
-async def run_console(settings: Settings, user_id: int, language_code: str) -> None:
-    """Chat with the bot in this terminal."""
+async def run_console(
+    settings: Settings,
+    user_id: int,
+    language_code: str,
+    read_line: ReadLine = stdin_line,
+    write: Write = print,
+) -> None:
+    """Chat with the bot in this terminal (or with scripted lines, in the tests)."""
     db = Database(settings.database_url)
     await upgrade_database(db.engine)
     await asyncio.to_thread(load_faq)
-    api = ConsoleBotApi(print, user_id=user_id, language_code=language_code)
+    api = ConsoleBotApi(write, user_id=user_id, language_code=language_code)
     app = build_application(settings, db, token="100000001:console", request=ConsoleRequest(api))
-    print("Console mode: type messages or /commands, a number to tap a button, Ctrl-D to quit.")
-    print("Chế độ console: gõ tin nhắn hoặc /lệnh, gõ số để bấm nút, Ctrl-D để thoát.")
-    sender = outbox_sender(settings, db, app.bot)
+    write("Console mode: type messages or /commands, a number to tap a button, Ctrl-D to quit.")
+    write("Chế độ console: gõ tin nhắn hoặc /lệnh, gõ số để bấm nút, Ctrl-D để thoát.")
+    # Only this person's messages: other consoles on the same database deliver their own.
+    sender = Sender(
+        db,
+        TelegramTransport(app.bot),
+        tz=settings.tz,
+        default_locale=settings.default_locale,
+        chat_ids={str(user_id)},
+    )
     stop = asyncio.Event()
     try:
         async with app:
             delivering = asyncio.create_task(sender.run(stop))
             try:
-                await converse(app, api, stdin_line)
+                await converse(app, api, read_line)
             finally:
                 stop.set()
                 await delivering
     finally:
         await db.dispose()
-    print()
+    write("")
 
 
 def main(argv: list[str] | None = None) -> int:

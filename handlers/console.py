@@ -68,57 +68,98 @@ class ConsoleBotApi:
 
     # ------------------------------------------------------------ Bot API side
 
-    def call(self, method: str, params: dict[str, Any]) -> Any:
-        """Answer one Bot API method."""
+    def call(
+        self, method: str, params: dict[str, Any], files: dict[str, str] | None = None
+    ) -> Any:
+        """Answer one Bot API method; `files` maps each uploaded part to its file name.
+
+        Whatever is returned must parse as the real method's result (PTB builds a Message from
+        a send*, so a venue needs its location and address)."""
         if method == "getMe":
             return BOT_USER
+        if method == "getUpdates":
+            return []
         if method == "sendMessage":
             return self._send(params)
         if method in ("editMessageText", "editMessageReplyMarkup"):
-            message = self._messages.get(int(params.get("message_id", 0)))
-            if message is None:
-                return True
-            if "text" in params:
-                message["text"] = params["text"]
-            message.pop("reply_markup", None)
-            return message
+            return self._edit(params)
         if method == "answerCallbackQuery":
             if params.get("text"):
                 self.write(f"   ({params['text']})")
             return True
-        if method == "getUpdates":
-            return []
         if method == "sendVenue":
-            self.write(
-                f"\n📍 {params.get('title')} — {params.get('address')} "
-                f"({params.get('latitude')}, {params.get('longitude')})"
-            )
-            return self._stored({"venue": {"title": params.get("title")}})
+            lat, lon = float(params["latitude"]), float(params["longitude"])
+            title, address = str(params.get("title", "")), str(params.get("address", ""))
+            self._show(params, f"📍 {title}, {address} ({lat}, {lon})")
+            venue = {
+                "location": {"latitude": lat, "longitude": lon},
+                "title": title,
+                "address": address,
+            }
+            return self._stored(params, {"venue": venue})
         if method == "sendDocument":
-            self.write("📎 " + str(params.get("caption") or "file / tệp đính kèm"))
-            return self._stored({"document": {"file_id": "console", "file_unique_id": "console"}})
-        return True  # setMyCommands, deleteWebhook, …: nothing to show
+            name = next(iter((files or {}).values()), None) or str(params.get("document", "file"))
+            self._show(params, f"📎 {name}")
+            document = {"file_id": "console", "file_unique_id": "console", "file_name": name}
+            return self._stored(params, {"document": document})
+        if method.startswith("send"):  # sendPhoto, sendLocation…: say that something came
+            self._show(params, f"({method})")
+            return self._stored(params, {})
+        return True  # setMyCommands, deleteWebhook, deleteMessage…: nothing to show
 
-    def _stored(self, content: dict[str, Any]) -> dict[str, Any]:
+    def _show(self, params: dict[str, Any], line: str) -> None:
+        """Print a message without text, marked when it went to someone else's chat."""
+        chat_id = params.get("chat_id", self.user["id"])
+        self.write(f"\n{line}" if self._is_mine(chat_id) else f"   (→ {chat_id}: {line})")
+
+    def _is_mine(self, chat_id: object) -> bool:
+        """Whether a chat id is this console person's."""
+        return str(chat_id) == str(self.user["id"])
+
+    def _stored(self, params: dict[str, Any], content: dict[str, Any]) -> dict[str, Any]:
         """A message without text (venue, document), as the Bot API returns it."""
         message_id = next(self._message_ids)
+        chat = self.chat if self._is_mine(params.get("chat_id", self.user["id"])) else {
+            "id": int(params["chat_id"]),
+            "type": "private",
+        }
         message = {
             "message_id": message_id,
             "date": int(time.time()),
-            "chat": self.chat,
+            "chat": chat,
             "from": BOT_USER,
             **content,
         }
         self._messages[message_id] = message
         return message
 
+    def _edit(self, params: dict[str, Any]) -> Any:
+        """Change a shown message; a new text is printed, unless it only marks a tapped button."""
+        message = self._messages.get(int(params.get("message_id", 0)))
+        if message is None:
+            return True
+        if "text" in params:
+            old, new = str(message.get("text", "")), str(params["text"])
+            message["text"] = new
+            if new != old and not new.startswith(old + "\n\n→ "):
+                lines = new.splitlines() or [""]
+                if self._is_mine(message["chat"]["id"]):
+                    self.write("")
+                    self.write(f"✏️  {lines[0]}")
+                    for line in lines[1:]:
+                        self.write(f"   {line}".rstrip())
+                else:
+                    self.write(f"   (→ {message['chat']['id']}: ✏️  {lines[0]})")
+        message.pop("reply_markup", None)
+        return message
+
     def _send(self, params: dict[str, Any]) -> dict[str, Any]:
         """Print a message and remember its buttons as numbered choices."""
-        if str(params.get("chat_id", self.user["id"])) != str(self.user["id"]):
+        if not self._is_mine(params.get("chat_id", self.user["id"])):
             # A broadcast to someone else: show that it went, without taking over the choices.
             first = str(params.get("text", "")).splitlines()[:1]
             self.write(f"   (→ {params.get('chat_id')}: {first[0] if first else ''})")
-            return self._stored({"text": params.get("text", "")})
+            return self._stored(params, {"text": params.get("text", "")})
         message_id = next(self._message_ids)
         message: dict[str, Any] = {
             "message_id": message_id,
@@ -259,7 +300,11 @@ class ConsoleRequest(BaseRequest):
     ) -> tuple[int, bytes]:
         """Answer the call locally."""
         params = request_data.parameters if request_data else {}
-        result = self.api.call(url.rsplit("/", 1)[-1], dict(params))
+        files = {
+            part: str(field[0])
+            for part, field in (request_data.multipart_data if request_data else {}).items()
+        }
+        result = self.api.call(url.rsplit("/", 1)[-1], dict(params), files)
         return 200, json.dumps({"ok": True, "result": result}).encode()
 
 
@@ -275,12 +320,25 @@ async def stdin_line(prompt: str) -> str | None:
     return await asyncio.get_running_loop().run_in_executor(None, read)
 
 
-async def converse(app: Application, api: ConsoleBotApi, read_line: ReadLine) -> None:
-    """Feed typed lines to the application until end of input or /quit."""
+async def converse(
+    app: Application, api: ConsoleBotApi, read_line: ReadLine, opening: str | None = "/start"
+) -> None:
+    """Feed typed lines to the application until end of input or /quit.
+
+    The `opening` line goes first, as Telegram's Start button sends /start: the person sees the
+    greeting (for someone new, the language choice) instead of a silent prompt."""
+    if opening is not None:
+        api.write(f"\n> {opening}")
+        await _feed(app, api, opening, read_line)
     while True:
         line = await read_line("\n> ")
         if line is None or line.strip() in ("/quit", "/exit"):
             return
-        update = await api.update_for(line, read_line)
-        if update is not None:
-            await app.process_update(Update.de_json(update, app.bot))
+        await _feed(app, api, line, read_line)
+
+
+async def _feed(app: Application, api: ConsoleBotApi, line: str, read_line: ReadLine) -> None:
+    """One typed line, as the update Telegram would deliver."""
+    update = await api.update_for(line, read_line)
+    if update is not None:
+        await app.process_update(Update.de_json(update, app.bot))

@@ -6,6 +6,7 @@ from models.donor import Donor, DonorBase
 from models.drives import Drive, DriveBase, DriveWard, Follow, Signup
 from models.outbox import Broadcast, OutboxMessage
 from models.roles import AuditEntry, RoleGrant, RoleWard
+from models.urgent import UrgentResponse
 
 __all__ = [
     "AuditEntry",
@@ -22,4 +23,5 @@ __all__ = [
     "RoleGrant",
     "RoleWard",
     "Signup",
+    "UrgentResponse",
 ]

@@ -17,6 +17,7 @@ import contextlib
 import logging
 import signal
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -28,7 +29,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import Broadcast, Donor, OutboxMessage
 from models.database import Database
 from models.types import utcnow
-from scheduler.transport import Blocked, RateLimited, Rejected, Transient, Transport
+from scheduler.transport import (
+    Blocked,
+    DocumentNotSent,
+    RateLimited,
+    Rejected,
+    Transient,
+    Transport,
+)
 from services import outbox
 from services.broadcast_progress import progress_text, summary_text
 from services.i18n import use_locale
@@ -119,6 +127,7 @@ class Sender:
         idle_poll: float = 1.0,
         progress_every: float = PROGRESS_EVERY,
         default_locale: str = "vi",
+        chat_ids: Collection[str] | None = None,
     ) -> None:
         self.db = db
         self.transport = transport
@@ -131,6 +140,9 @@ class Sender:
         self.idle_poll = idle_poll
         self.progress_every = progress_every
         self.default_locale = default_locale
+        # None: every chat (the bot). A set: only those chats (a console plays one person, and
+        # several consoles may share a database).
+        self.chat_ids = frozenset(chat_ids) if chat_ids is not None else None
         self.stats = SenderStats()
         self.wake = asyncio.Event()
         self._last_progress = 0.0
@@ -164,7 +176,7 @@ class Sender:
     async def _drain_once(self, stop: asyncio.Event) -> bool:
         """Send one batch of due messages; False when nothing was due."""
         async with self.db.session() as session:
-            batch = await outbox.due(session, utcnow(), self.batch)
+            batch = await outbox.due(session, utcnow(), self.batch, self.chat_ids)
         if not batch:
             return False
         tasks: set[asyncio.Task[None]] = set()
@@ -200,29 +212,55 @@ class Sender:
             self.slots.release()
 
     async def _send_and_record(self, session: AsyncSession, message: OutboxMessage) -> None:
-        """Call the platform and write the outcome in the caller's transaction."""
+        """Call the platform and write the outcome in the caller's transaction.
+
+        A message with a file (a drive's .ics) is two requests: the text, then the file in its
+        own paced slot (one message per second to a chat). When the file fails after the text
+        went out, the row remembers it, so the retry sends only the file.
+        """
         assert message.id is not None
+        document = outbox.document_from_payload(message.document)
+        text_sent = bool(message.document and message.document.get(outbox.TEXT_SENT))
         try:
-            await self.transport.send(message.chat_id, message.text, message.buttons)
-        except RateLimited as exc:
+            if not (text_sent and document):
+                await self.transport.send(message.chat_id, message.text, message.buttons)
+                text_sent = True
+            if document is not None:
+                # A full interval after the text reached the chat, not after its planned turn.
+                await asyncio.sleep(max(self.spacing.reserve(message.chat_id), PER_CHAT_INTERVAL))
+                await self.pacer.wait()
+                await self.transport.send(message.chat_id, "", [], document)
+        except Exception as exc:
+            if isinstance(exc, DocumentNotSent):
+                exc = exc.outcome
+            if text_sent and document is not None:
+                await outbox.mark_text_sent(session, message)
+            await self._record_failure(session, message, exc)
+        else:
+            self.stats.sent += 1
+            await outbox.set_status(session, [message.id], "sent", sent_at=utcnow())
+
+    async def _record_failure(
+        self, session: AsyncSession, message: OutboxMessage, exc: Exception
+    ) -> None:
+        """Retry later, stop messaging the person, or give up, by what went wrong."""
+        assert message.id is not None
+        if isinstance(exc, RateLimited):
             self.stats.rate_limited += 1
             self.pacer.pause(exc.retry_after)
             delay = timedelta(seconds=exc.retry_after)
             await outbox.retry_later(session, message, delay, "429", count=False)
-        except Blocked as exc:
+        elif isinstance(exc, Blocked):
             self.stats.blocked += 1
             await outbox.mark_blocked(session, message, str(exc))
-        except Rejected as exc:
+        elif isinstance(exc, Rejected):
             self.stats.failed += 1
             await outbox.set_status(session, [message.id], "failed", error=str(exc))
-        except Exception as exc:  # Transient, or an unknown error: retried with backoff
+        else:  # Transient, or an unknown error: retried with backoff
             self.stats.transient += 1
             delay = timedelta(seconds=min(300, 2 ** (message.attempts + 1)))
             if not await outbox.retry_later(session, message, delay, str(exc), count=True):
                 self.stats.failed += 1
-        else:
-            self.stats.sent += 1
-            await outbox.set_status(session, [message.id], "sent", sent_at=utcnow())
 
     async def _report_progress(self, force: bool = False) -> None:
         """Edit each running broadcast's progress message; summarise the finished ones."""
@@ -232,6 +270,8 @@ class Sender:
         self._last_progress = now
         async with self.db.session() as session:
             running = await outbox.broadcasts_in_progress(session)
+            if self.chat_ids is not None:  # another console's author sees their own progress
+                running = [b for b in running if b.progress_chat_id in self.chat_ids]
             updates: list[tuple[Broadcast, outbox.Progress, bool]] = []
             for broadcast in running:
                 was_done = broadcast.status == "done"

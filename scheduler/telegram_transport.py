@@ -6,10 +6,11 @@ PTB's AIORateLimiter, which pauses all sending on one 429, stays with the intera
 
 from __future__ import annotations
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from scheduler.transport import Blocked, RateLimited, Rejected, Transient
+from scheduler.transport import Blocked, DocumentNotSent, RateLimited, Rejected, Transient
+from services.dialog import Document
 
 
 def _seconds(value: object) -> float:
@@ -26,21 +27,40 @@ class TelegramTransport:
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
 
-    async def send(self, chat_id: str, text: str, buttons: list[list[dict[str, str]]]) -> int:
-        """sendMessage with an inline keyboard when there are buttons."""
+    async def send(
+        self,
+        chat_id: str,
+        text: str,
+        buttons: list[list[dict[str, str]]],
+        document: Document | None = None,
+    ) -> int:
+        """sendMessage with an inline keyboard when there are buttons, then sendDocument."""
         markup = (
             InlineKeyboardMarkup(
-                [[InlineKeyboardButton(b["label"], callback_data=b["data"]) for b in row]
-                 for row in buttons]
+                [
+                    [InlineKeyboardButton(b["label"], callback_data=b["data"]) for b in row]
+                    for row in buttons
+                ]
             )
             if buttons
             else None
         )
-        try:
-            message = await self.bot.send_message(chat_id, text, reply_markup=markup)
-        except Exception as exc:
-            raise _translate(exc) from exc
-        return message.message_id
+        message_id = 0
+        if text:
+            try:
+                message = await self.bot.send_message(chat_id, text, reply_markup=markup)
+            except Exception as exc:
+                raise _translate(exc) from exc
+            message_id = message.message_id
+        if document is not None:
+            try:
+                upload = InputFile(document.content, filename=document.filename)
+                sent = await self.bot.send_document(chat_id, upload)
+            except Exception as exc:
+                outcome = _translate(exc)
+                raise (DocumentNotSent(outcome) if text else outcome) from exc
+            message_id = message_id or sent.message_id
+        return message_id
 
     async def edit(self, chat_id: str, message_id: int, text: str) -> None:
         """editMessageText; "message is not modified" is not an error."""

@@ -8,7 +8,9 @@ provinces merged into which new one, used for the former-province aliases).
 Rerun (only needed when the package is upgraded), from the repository root:
 
     . .venv/bin/activate
-    pip install vietnamadminunits==1.0.4        # a dev dependency, see pyproject.toml
+    pip install vietnamadminunits==1.0.4        # a runtime dependency (pyproject.toml): the
+                                                # old→new conversion (services/old_addresses.py)
+                                                # reads its data files at run time
     python scripts/generate_wards.py            # [--db PATH] [--out PATH]
 
 The output is one JSON document, one ward per line so diffs stay readable:

@@ -21,7 +21,10 @@ extra=""
 [ "${1:-}" = "dev" ] && extra="[dev]"
 stamp=".venv/.installed$extra"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e ".$extra"
+  echo "Installing the dependencies into .venv (the first time takes a minute)…" >&2
+  # -qq: pip's errors only; its warnings and the build backend's banners (such as setuptools'
+  # "Editable installation" notice, printed for every editable install) would bury them.
+  .venv/bin/python -m pip install -qq --upgrade pip
+  .venv/bin/python -m pip install -qq -e ".$extra"
   touch "$stamp"
 fi

@@ -11,12 +11,22 @@ import shlex
 from collections.abc import Awaitable, Callable, Iterable
 from zoneinfo import ZoneInfo
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services import roles
+from models import Donor
+from services import notify, roles
 from services.dialog import Reply
 from services.i18n import N_, _
-from services.roles import Action, Actor, GrantView, InvalidRequest, PermissionDenied, Role
+from services.roles import (
+    Action,
+    Actor,
+    GrantView,
+    InvalidRequest,
+    PermissionDenied,
+    Role,
+    shown,
+)
 from services.text import compact
 from services.wards import Province, find_provinces, get_province, get_ward, search_wards
 
@@ -25,6 +35,7 @@ MAX_REPLY_CHARS = 3500  # Telegram allows 4,096 per message; keep room
 MAX_USER_ID_DIGITS = 20
 MAX_PROVINCE_WORDS = 4  # "Thành phố Hồ Chí Minh"
 SHOWN_WARDS = 5  # in a refusal, name this many wards at most
+SHOWN_GRANT_WARDS = 30  # in a grant's answer and notice (a club may cover hundreds)
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‟": '"', "«": '"', "»": '"'})
 
 Command = Callable[[AsyncSession, Actor, list[str]], Awaitable[list[Reply]]]
@@ -122,11 +133,11 @@ def _user_id(token: str) -> str:
                 "“{value}” is not a user id: it is a number such as 123456789. The person "
                 "sees theirs by sending /whoami to the bot."
             ),
-            value=token,
+            value=shown(token),
         )
     number = int(value)
     if number <= 0:
-        raise InvalidRequest(N_("“{value}” is not a valid user id."), value=token)
+        raise InvalidRequest(N_("“{value}” is not a valid user id."), value=shown(token))
     return str(number)
 
 
@@ -149,7 +160,7 @@ def _province(text: str) -> Province:
     if text.isascii() and text.isdigit():
         province = get_province(text.zfill(2))
         if province is None:
-            raise InvalidRequest(N_("There is no province with code “{code}”."), code=text)
+            raise InvalidRequest(N_("There is no province with code “{code}”."), code=shown(text))
         return province
     exact = _exact_province(text)
     if exact is not None:
@@ -163,11 +174,13 @@ def _province(text: str) -> Province:
                 "I do not know the province “{name}”. Give its code (01 for Hà Nội, 79 for "
                 "Hồ Chí Minh…) or its name."
             ),
-            name=text,
+            name=shown(text),
         )
     choices = ", ".join(f"{p.label} ({p.code})" for p in found)
     raise InvalidRequest(
-        N_("“{name}” could be {choices}. Give the province's code."), name=text, choices=choices
+        N_("“{name}” could be {choices}. Give the province's code."),
+        name=shown(text),
+        choices=choices,
     )
 
 
@@ -217,13 +230,13 @@ def _ward_code(item: str, province: Province) -> str:
     if not found:
         raise InvalidRequest(
             N_("There is no ward “{name}” in {province}. Give its code or its full name."),
-            name=item,
+            name=shown(item),
             province=province.label,
         )
     choices = ", ".join(f"{w.name} ({w.code})" for w in (exact or found))
     raise InvalidRequest(
         N_("“{name}” could be {choices} in {province}. Give the ward's code."),
-        name=item,
+        name=shown(item),
         choices=choices,
         province=province.label,
     )
@@ -267,7 +280,8 @@ def grant_usage() -> Reply:
 
 
 async def grant(session: AsyncSession, actor: Actor, args: list[str]) -> list[Reply]:
-    """/grant staff|leader …: give someone a role within the caller's scope."""
+    """/grant staff|leader …: give someone a role within the caller's scope; the same /grant
+    again (a repeat after a crash) says the role is already in place."""
     words = _split(args)
     kind = words[0].lower() if words else ""
     if not (actor.is_admin or actor.is_staff):
@@ -279,12 +293,7 @@ async def grant(session: AsyncSession, actor: Actor, args: list[str]) -> list[Re
             user_id = _user_id(words[1])
             province = _province(" ".join(words[2:]))
             view = await roles.grant_staff(session, actor, actor.channel, user_id, province.code)
-            done = _(
-                "Done (#{id}): {person} is now steering-committee staff of {province}. "
-                "They can check with /whoami."
-            ).format(id=view.id, person=view.person, province=province.label)
-            return [Reply(done)]
-        if kind == "leader" and len(words) >= 5:
+        elif kind == "leader" and len(words) >= 5:
             user_id = _user_id(words[1])
             province, rest = _take_province(words[2:])
             if len(rest) < 2:
@@ -293,22 +302,128 @@ async def grant(session: AsyncSession, actor: Actor, args: list[str]) -> list[Re
             view = await roles.grant_leader(
                 session, actor, actor.channel, user_id, province.code, codes, " ".join(club)
             )
-            done = _(
-                "Done (#{id}): {person} now leads {club} for {wards} ({province}). "
-                "They can check with /whoami."
-            ).format(
-                id=view.id,
-                person=view.person,
-                club=view.club_name,
-                wards=_ward_names(view.province_code, view.ward_codes),
-                province=province.label,
-            )
-            return [Reply(done)]
+        else:
+            return [grant_usage()]
     except InvalidRequest as error:
         return [Reply(error.text())]
     except PermissionDenied as denied:
         return _refused(denied)
-    return [grant_usage()]
+    person = await _person(session, view)
+    if view.already:
+        return [Reply(_already_granted(view, person))]
+    told = await _tell(session, actor, view, granted=True)
+    return [Reply(_granted(view, person) + "\n" + _told(told, granted=True))]
+
+
+def _granted(view: GrantView, person: str) -> str:
+    """ "Done (#3): … is now …"."""
+    province = _province_label(view.province_code)
+    if view.role == Role.STAFF:
+        return _(
+            "Done (#{id}): {person} is now steering-committee staff of {province}. "
+            "They can check with /whoami."
+        ).format(id=view.id, person=person, province=province)
+    return _(
+        "Done (#{id}): {person} now leads {club} for {wards} ({province}). "
+        "They can check with /whoami."
+    ).format(
+        id=view.id,
+        person=person,
+        club=view.club_name,
+        wards=_ward_names(view.province_code, view.ward_codes, SHOWN_GRANT_WARDS),
+        province=province,
+    )
+
+
+def _already_granted(view: GrantView, person: str) -> str:
+    """The same grant asked for again: it is in place, nothing to do."""
+    province = _province_label(view.province_code)
+    if view.role == Role.STAFF:
+        return _(
+            "Already in place (#{id}): {person} is steering-committee staff of {province}. "
+            "Nothing needed changing."
+        ).format(id=view.id, person=person, province=province)
+    return _(
+        "Already in place (#{id}): {person} leads {club} for {wards} ({province}). "
+        "Nothing needed changing."
+    ).format(
+        id=view.id,
+        person=person,
+        club=view.club_name,
+        wards=_ward_names(view.province_code, view.ward_codes, SHOWN_GRANT_WARDS),
+        province=province,
+    )
+
+
+def _told(told: bool, granted: bool) -> str:
+    """Whether the person was told in the bot."""
+    if told:
+        return _("They have been told in the bot.")
+    if granted:
+        return _(
+            "They have not talked to the bot yet, so they could not be told: ask them to send "
+            "/start to the bot."
+        )
+    return _("They could not be told in the bot.")
+
+
+async def _tell(session: AsyncSession, by: Actor, view: GrantView, granted: bool) -> bool:
+    """Queue a message to the person about their new or ended role, in their language, in
+    their private chat; False when the bot cannot reach them."""
+    donor = (
+        await session.exec(
+            select(Donor).where(
+                col(Donor.channel) == view.channel, col(Donor.external_id) == view.external_id
+            )
+        )
+    ).first()
+    if donor is None or donor.stopped_at is not None:
+        return False
+
+    def message(_donor: Donor) -> Reply:
+        """In their language."""
+        return Reply(role_notice(view, granted))
+
+    await notify.queue_to_chat(
+        session,
+        donor,
+        notify.private_chat(donor),
+        message,
+        kind="role_granted" if granted else "role_revoked",
+        author=by.label,
+    )
+    return True
+
+
+def role_notice(view: GrantView, granted: bool) -> str:
+    """What the person is told: the role, and what they can do now."""
+    province = _province_label(view.province_code)
+    if granted and view.role == Role.STAFF:
+        return _(
+            "🎖 You are now steering-committee staff of {province} in the blood donation bot. "
+            "You can now announce and manage drives (/newdrive, /mydrives), write to donors "
+            "(/broadcast, /urgent) and appoint club leaders (/grant, /revoke, /roles) in the "
+            "province. /whoami shows your roles."
+        ).format(province=province)
+    if granted:
+        return _(
+            "🎖 You now lead {club} for {wards} ({province}) in the blood donation bot. You "
+            "can now announce and manage drives (/newdrive, /mydrives) and write to the donors "
+            "of these wards (/broadcast, /urgent). /whoami shows your roles."
+        ).format(
+            club=view.club_name or "",
+            wards=_ward_names(view.province_code, view.ward_codes, SHOWN_GRANT_WARDS),
+            province=province,
+        )
+    if view.role == Role.STAFF:
+        return _(
+            "Your role as steering-committee staff of {province} in the blood donation bot "
+            "has ended. Thank you for your help! /whoami shows what you may do now."
+        ).format(province=province)
+    return _(
+        "Your role as leader of {club} ({province}) in the blood donation bot has ended. "
+        "Thank you for your help! /whoami shows what you may do now."
+    ).format(club=view.club_name or "", province=province)
 
 
 # --- /revoke ----------------------------------------------------------------------------------
@@ -320,7 +435,8 @@ def revoke_usage() -> Reply:
 
 
 async def revoke(session: AsyncSession, actor: Actor, args: list[str]) -> list[Reply]:
-    """/revoke <number>: remove a grant within the caller's scope."""
+    """/revoke <number>: remove a grant within the caller's scope; the same /revoke again
+    says it was already done."""
     if not (actor.is_admin or actor.is_staff):
         return [refuse(Action.REVOKE)]
     words = _split(args)
@@ -334,35 +450,94 @@ async def revoke(session: AsyncSession, actor: Actor, args: list[str]) -> list[R
     except PermissionDenied as denied:
         return _refused(denied)
     province = _province_label(view.province_code)
+    person = await _person(session, view)
+    if view.already:
+        day = view.removed_at.astimezone(DISPLAY_TZ).strftime("%d/%m/%Y") if view.removed_at else ""
+        if view.role == Role.STAFF:
+            text = _(
+                "Already done: #{id} was removed on {date}. {person} is no longer "
+                "steering-committee staff of {province}."
+            )
+        else:
+            text = _(
+                "Already done: #{id} was removed on {date}. {person} no longer leads {club} "
+                "({province})."
+            )
+        return [
+            Reply(
+                text.format(
+                    id=view.id,
+                    date=day,
+                    person=person,
+                    club=view.club_name or "",
+                    province=province,
+                )
+            )
+        ]
     if view.role == Role.STAFF:
         text = _(
             "Done: #{id} removed. {person} is no longer steering-committee staff of {province}."
-        ).format(id=view.id, person=view.person, province=province)
+        ).format(id=view.id, person=person, province=province)
     else:
         text = _("Done: #{id} removed. {person} no longer leads {club} ({province}).").format(
-            id=view.id, person=view.person, club=view.club_name or "", province=province
+            id=view.id, person=person, club=view.club_name or "", province=province
         )
-    return [Reply(text)]
+    told = await _tell(session, actor, view, granted=False)
+    return [Reply(text + "\n" + _told(told, granted=False))]
 
 
 # --- /roles -----------------------------------------------------------------------------------
 
 
-def _grant_line(view: GrantView) -> str:
+async def _names(session: AsyncSession, labels: Iterable[str]) -> dict[str, str]:
+    """The registered full names of people given as "telegram:123" (staff see who holds a role
+    in their province; nobody else reaches this)."""
+    pairs = {tuple(label.split(":", 1)) for label in labels if ":" in label}
+    ids = sorted({external_id for _channel, external_id in pairs})
+    if not ids:
+        return {}
+    names: dict[str, str] = {}
+    for start in range(0, len(ids), 500):
+        rows = await session.exec(
+            select(Donor.channel, Donor.external_id, Donor.full_name).where(
+                col(Donor.external_id).in_(ids[start : start + 500]),
+                col(Donor.registered_at).is_not(None),
+                col(Donor.full_name).is_not(None),
+            )
+        )
+        for channel, external_id, full_name in rows.all():
+            if (channel, external_id) in pairs and full_name:
+                names[f"{channel}:{external_id}"] = full_name
+    return names
+
+
+def _named(label: str, names: dict[str, str]) -> str:
+    """ "Nguyễn Văn An (telegram:300)", or the bare label when the person is not registered."""
+    name = names.get(label)
+    return f"{name} ({label})" if name else label
+
+
+async def _person(session: AsyncSession, view: GrantView) -> str:
+    """The grantee with their registered name, when they have one."""
+    return _named(view.person, await _names(session, [view.person]))
+
+
+def _grant_line(view: GrantView, names: dict[str, str]) -> str:
     """One grant as a line of /roles."""
     province = _province_label(view.province_code)
     day = view.granted_at.astimezone(DISPLAY_TZ).strftime("%d/%m/%Y") if view.granted_at else ""
+    person, by = _named(view.person, names), _named(view.granted_by, names)
     if view.role == Role.STAFF:
         return _("#{id} staff of {province}: {person}, by {by} on {date}").format(
-            id=view.id, province=province, person=view.person, by=view.granted_by, date=day
+            id=view.id, province=province, person=person, by=by, date=day
         )
     return _("#{id} leader of {club} ({province}: {wards}): {person}, by {by} on {date}").format(
         id=view.id,
         club=view.club_name or "",
         province=province,
         wards=_ward_names(view.province_code, view.ward_codes),
-        person=view.person,
-        by=view.granted_by,
+        person=person,
+        by=by,
         date=day,
     )
 
@@ -382,7 +557,7 @@ def _chunked(lines: list[str]) -> list[Reply]:
 
 
 async def list_roles(session: AsyncSession, actor: Actor, args: list[str]) -> list[Reply]:
-    """/roles: the grants the caller may see, with their numbers."""
+    """/roles: the grants the caller may see, with their numbers and the holders' names."""
     try:
         views = await roles.list_grants(session, actor)
     except PermissionDenied as denied:
@@ -405,7 +580,8 @@ async def list_roles(session: AsyncSession, actor: Actor, args: list[str]) -> li
             provinces=where, count=len(views)
         )
     footer = _("To remove one: /revoke <number>.")
-    return _chunked([header, "", *(_grant_line(v) for v in views), "", footer])
+    names = await _names(session, [label for v in views for label in (v.person, v.granted_by)])
+    return _chunked([header, "", *(_grant_line(v, names) for v in views), "", footer])
 
 
 # --- /whoami ----------------------------------------------------------------------------------

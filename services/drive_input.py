@@ -6,8 +6,17 @@ import re
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from services.i18n import _
-from services.validation import DateFormatError, DateValueError, parse_date
+from babel.dates import format_date
+
+from services.i18n import _, get_locale
+from services.text import clean_input, visible
+from services.validation import (
+    DateFormatError,
+    DateValueError,
+    ascii_digits,
+    parse_coming_day,
+    parse_date,
+)
 
 _HOURS = re.compile(
     r"^\s*(\d{1,2})\s*(?:[:hg.]\s*(\d{2})?)?\s*(?:-|–|—|to|đến|den)\s*(\d{1,2})\s*(?:[:hg.]\s*(\d{2})?)?\s*$",
@@ -21,15 +30,25 @@ class InputError(ValueError):
 
 
 def drive_day(text: str, today: date) -> date:
-    """A day from today to a year ahead."""
+    """A day from today to a year ahead: 14/12/2026, or "12/12", "thứ 7 tuần sau", "ngày mai"."""
     try:
-        day = parse_date(text, two_digit_past=False, today=today)
+        try:
+            day = parse_date(text, two_digit_past=False, today=today)
+        except DateFormatError:
+            day = parse_coming_day(text, today)
     except DateValueError:
         raise InputError(
-            _("{text} is not a date. Please check the day and month.").format(text=text.strip())
+            _("{text} is not a date. Please check the day and month.").format(
+                text=_clip(text)
+            )
         ) from None
     except DateFormatError:
-        raise InputError(_("Please write the day as day/month/year, e.g. 14/12/2026.")) from None
+        raise InputError(
+            _(
+                "Please write the day as day/month/year (e.g. 14/12/2026), or like “12/12” or "
+                "“next Saturday”."
+            )
+        ) from None
     if day < today:
         raise InputError(
             _("{date} is in the past. Please give a day from today on.").format(
@@ -39,6 +58,12 @@ def drive_day(text: str, today: date) -> date:
     if day > today + timedelta(days=366):
         raise InputError(_("That is more than a year ahead. Please check the year."))
     return day
+
+
+def day_label(day: date) -> str:
+    """ "Thứ Bảy, 19/12/2026": the weekday says whether "thứ 7 tuần sau" was read as meant."""
+    text = format_date(day, "EEEE, dd/MM/yyyy", locale=get_locale())
+    return text[:1].upper() + text[1:]
 
 
 def drive_hours(text: str, day: date, tz: ZoneInfo, now: datetime) -> tuple[datetime, datetime]:
@@ -66,10 +91,15 @@ def drive_hours(text: str, day: date, tz: ZoneInfo, now: datetime) -> tuple[date
 
 
 def positive_count(text: str, limit: int = 100_000) -> int:
-    """A whole number from 1 to `limit`."""
-    digits = text.strip().replace(".", "").replace(",", "").replace(" ", "")
-    if not digits.isdigit():
+    """A whole number from 1 to `limit`; "1.200" and "1,200" are 1200."""
+    digits = ascii_digits(text).strip().replace(".", "").replace(",", "").replace(" ", "")
+    # isdigit() alone takes "²" and "①", which int() refuses: only ASCII digits are a number here.
+    if not (digits.isascii() and digits.isdigit()):
         raise InputError(_("Please type a whole number, e.g. 120."))
+    if len(digits.lstrip("0")) > len(str(limit)):  # int() refuses past 4,300 digits
+        raise InputError(
+            _("That is more than {limit}. Please check the number.").format(limit=limit)
+        )
     value = int(digits)
     if value < 1:
         raise InputError(_("It must be at least 1."))
@@ -81,8 +111,9 @@ def positive_count(text: str, limit: int = 100_000) -> int:
 
 
 def short_text(text: str, limit: int) -> str:
-    """A name or address: not empty, at most `limit` characters."""
-    cleaned = " ".join(text.split())
+    """A name or address: something that shows (not only zero-width characters), without NUL,
+    at most `limit` characters."""
+    cleaned = " ".join(visible(clean_input(text)).split())
     if not cleaned:
         raise InputError(_("Please type some text."))
     if len(cleaned) > limit:
@@ -96,8 +127,8 @@ def short_text(text: str, limit: int) -> str:
 
 def message_text(text: str, reserved: int = 200) -> str:
     """A notice to broadcast: fits in one Telegram message with our header."""
-    cleaned = text.strip()
-    if not cleaned:
+    cleaned = clean_input(text).strip()
+    if not visible(cleaned):
         raise InputError(_("Please type some text."))
     limit = TELEGRAM_LIMIT - reserved
     if len(cleaned) > limit:
@@ -107,3 +138,9 @@ def message_text(text: str, reserved: int = 200) -> str:
             )
         )
     return cleaned
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    """Quote at most `limit` characters of what the person typed."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

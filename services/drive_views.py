@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -102,4 +104,105 @@ def calendar_document(drive: Drive, tz: ZoneInfo) -> Document:
     )
     return Document(
         f"hien-mau-{drive.id}.ics", ics_file(drive, title, description), "text/calendar"
+    )
+
+
+# What a change notice compares; the calendar file is sent again when one of these moved.
+CHANGE_FIELDS = (
+    "starts_at",
+    "ends_at",
+    "venue_name",
+    "address",
+    "latitude",
+    "longitude",
+    "collector",
+    "target_units",
+    "capacity",
+)
+CALENDAR_FIELDS = frozenset(
+    {"starts_at", "ends_at", "venue_name", "address", "latitude", "longitude"}
+)
+
+
+def drive_snapshot(drive: Drive) -> dict[str, Any]:
+    """The compared fields of a drive, taken before a change."""
+    return {name: getattr(drive, name) for name in CHANGE_FIELDS}
+
+
+def changed_fields(before: Mapping[str, Any], drive: Drive) -> set[str]:
+    """The fields whose value differs from the snapshot."""
+    return {name for name in CHANGE_FIELDS if before.get(name) != getattr(drive, name)}
+
+
+def change_lines(before: Mapping[str, Any], drive: Drive, tz: ZoneInfo) -> list[str]:
+    """One "old → new" line per changed field, in the reader's language."""
+    changed = changed_fields(before, drive)
+    lines: list[str] = []
+    if changed & {"starts_at", "ends_at"}:
+        lines.append(
+            _("🗓 When: {old} → {new}").format(
+                old=when_label(before["starts_at"], before["ends_at"], tz),
+                new=when_label(drive.starts_at, drive.ends_at, tz),
+            )
+        )
+    if "venue_name" in changed:
+        lines.append(
+            _("📍 Venue: {old} → {new}").format(old=before["venue_name"], new=drive.venue_name)
+        )
+    if "address" in changed:
+        lines.append(
+            _("🏠 Address: {old} → {new}").format(old=before["address"], new=drive.address)
+        )
+    if changed & {"latitude", "longitude"} and not changed & {"venue_name", "address"}:
+        lines.append(_("📌 The map pin has moved."))
+    if "collector" in changed:
+        lines.append(
+            _("🏥 Collected by: {old} → {new}").format(old=before["collector"], new=drive.collector)
+        )
+    if "target_units" in changed:
+        lines.append(
+            _("🎯 Target: {old} → {new} units").format(
+                old=before["target_units"], new=drive.target_units
+            )
+        )
+    if "capacity" in changed:
+        lines.append(
+            _("🪑 Seats: {old} → {new}").format(old=before["capacity"], new=drive.capacity)
+        )
+    return lines
+
+
+def change_notice(
+    before: Mapping[str, Any],
+    drive: Drive,
+    ward_codes: list[str],
+    tz: ZoneInfo,
+    signup_status: str,
+) -> Reply:
+    """What changed (old → new), the drive as it is now, and for a seat holder a new calendar
+    file when the time or place moved."""
+    assert drive.id is not None
+    text = _("ℹ️ A drive you signed up for has changed:")
+    lines = change_lines(before, drive, tz)
+    if lines:
+        text += "\n" + "\n".join(lines)
+    text += "\n\n" + drive_text(drive, ward_codes, tz, None)
+    document = None
+    if signup_status == "confirmed" and changed_fields(before, drive) & CALENDAR_FIELDS:
+        text += "\n\n" + _("📎 The updated calendar entry follows; it replaces the old one.")
+        document = calendar_document(drive, tz)
+    label = _("Cancel my sign-up") if signup_status == "confirmed" else _("Leave the waiting list")
+    return Reply(text, [[Button(label, f"unsign:{drive.id}")]], document=document)
+
+
+def seat_freed_notice(drive: Drive, ward_codes: list[str], tz: ZoneInfo) -> Reply:
+    """To someone moved up from the waiting list: the seat, the drive, its calendar file."""
+    assert drive.id is not None
+    text = (
+        _("🎉 A seat was freed and it is yours:") + "\n\n" + drive_text(drive, ward_codes, tz, None)
+    )
+    return Reply(
+        text,
+        [[Button(_("Cancel my sign-up"), f"unsign:{drive.id}")]],
+        document=calendar_document(drive, tz),
     )

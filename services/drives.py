@@ -220,6 +220,17 @@ async def signed_up_donors(session: AsyncSession, drive_id: int) -> list[Donor]:
     return list(result.all())
 
 
+async def signed_up_with_status(session: AsyncSession, drive_id: int) -> list[tuple[Donor, str]]:
+    """Donors with a seat or on the waiting list, and which of the two."""
+    result = await session.exec(
+        select(Donor, Signup.status)
+        .join(Signup, col(Signup.donor_id) == col(Donor.id))
+        .where(col(Signup.drive_id) == drive_id, col(Signup.status).in_([CONFIRMED, WAITING]))
+        .order_by(col(Donor.id))
+    )
+    return [(donor, status) for donor, status in result.all()]
+
+
 async def follow(session: AsyncSession, donor_id: int, province_code: str, ward_code: str) -> bool:
     """Follow a ward; False when already followed."""
     if await session.get(Follow, (donor_id, province_code, ward_code)) is not None:
@@ -285,6 +296,9 @@ def ics_file(drive: Drive, title: str, description: str) -> bytes:
         "METHOD:PUBLISH",
         "BEGIN:VEVENT",
         f"UID:drive-{drive.id}@hienmau-bot",
+        # A changed drive keeps its UID and gets a higher SEQUENCE, so calendars update the
+        # event they already hold instead of adding a second one (RFC 5545 §3.8.7.4).
+        f"SEQUENCE:{_sequence(drive)}",
         f"DTSTAMP:{stamp(utcnow())}",
         f"DTSTART:{stamp(drive.starts_at)}",
         f"DTEND:{stamp(drive.ends_at)}",
@@ -304,6 +318,11 @@ def ics_file(drive: Drive, title: str, description: str) -> bytes:
         "END:VCALENDAR",
     ]
     return ("\r\n".join(_fold(line) for line in lines) + "\r\n").encode("utf-8")
+
+
+def _sequence(drive: Drive) -> int:
+    """The event's revision: seconds between creation and the last change (grows with each)."""
+    return max(0, int((drive.updated_at - drive.created_at).total_seconds()))
 
 
 def _fold(line: str) -> str:

@@ -6,6 +6,7 @@ caused it was saved; the outbox sender delivers it within Telegram's limits.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
@@ -20,12 +21,32 @@ from services.i18n import use_locale
 
 
 def recipient_for(donor: Donor, render: Callable[[Donor], Reply]) -> outbox.Recipient:
-    """Render one message in the donor's own language."""
+    """Render one message in the donor's own language (its file, if any, goes right after)."""
     assert donor.id is not None
     with use_locale(donor.locale):
         reply = render(donor)
     buttons = [[{"label": b.label, "data": b.data} for b in row] for row in reply.buttons]
-    return outbox.Recipient(donor.id, donor.chat_id, reply.text, buttons)
+    document = outbox.document_payload(reply.document) if reply.document else None
+    return outbox.Recipient(donor.id, donor.chat_id, reply.text, buttons, document)
+
+
+def private_chat(donor: Donor) -> str:
+    """The person's one-to-one chat with the bot: on Telegram its id is the user's id, whatever
+    chat they last wrote from."""
+    return donor.external_id if donor.channel == "telegram" else donor.chat_id
+
+
+async def queue_on(
+    session: AsyncSession,
+    broadcast: Broadcast,
+    donors: Iterable[Donor],
+    render: Callable[[Donor], Reply],
+    not_before: datetime | None = None,
+) -> int:
+    """Queue one message per active donor on a broadcast created beforehand (when the message
+    must name the broadcast, e.g. in a button); returns how many were queued."""
+    recipients = [recipient_for(d, render) for d in donors if d.stopped_at is None]
+    return await outbox.enqueue(session, broadcast, recipients, not_before or utcnow())
 
 
 async def queue(
@@ -44,8 +65,26 @@ async def queue(
     broadcast = await outbox.create_broadcast(
         session, kind, author, scope, drive_id=drive_id, progress_chat_id=progress_chat_id
     )
-    recipients = [recipient_for(d, render) for d in donors if d.stopped_at is None]
-    await outbox.enqueue(session, broadcast, recipients, not_before or utcnow())
+    await queue_on(session, broadcast, donors, render, not_before)
+    return broadcast
+
+
+async def queue_to_chat(
+    session: AsyncSession,
+    donor: Donor,
+    chat_id: str,
+    render: Callable[[Donor], Reply],
+    *,
+    kind: str,
+    author: str,
+) -> Broadcast:
+    """Queue one message to a person in a given chat (their private chat, for what only they
+    may read), unless they stopped messages."""
+    broadcast = await outbox.create_broadcast(session, kind, author)
+    recipients = []
+    if donor.stopped_at is None:
+        recipients.append(dataclasses.replace(recipient_for(donor, render), chat_id=chat_id))
+    await outbox.enqueue(session, broadcast, recipients, utcnow())
     return broadcast
 
 

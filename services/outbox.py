@@ -7,18 +7,21 @@ it, so after a crash the rows still "sending" are exactly the messages that were
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import case, func, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Broadcast, Donor, OutboxMessage
 from models.types import utcnow
+from services.dialog import Document
 
 # Give up on a message after this many transient failures (network errors, 5xx).
 MAX_ATTEMPTS = 8
@@ -49,6 +52,34 @@ class Progress:
     def done(self) -> int:
         """Messages that reached a final state."""
         return self.sent + self.failed + self.blocked
+
+
+# Set in a row's document once its text went out, so a retry sends only the file.
+TEXT_SENT = "text_sent"
+
+
+def document_payload(document: Document) -> dict[str, Any]:
+    """A file as the outbox row's JSON keeps it (the bytes in base64)."""
+    return {
+        "filename": document.filename,
+        "mime_type": document.mime_type,
+        "content_b64": base64.b64encode(document.content).decode("ascii"),
+    }
+
+
+def document_from_payload(payload: dict[str, Any] | None) -> Document | None:
+    """The file of an outbox row, if it has one (None for a malformed payload)."""
+    if not payload or "content_b64" not in payload:
+        return None
+    try:
+        content = base64.b64decode(str(payload["content_b64"]), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return Document(
+        str(payload.get("filename") or "file"),
+        content,
+        str(payload.get("mime_type") or "application/octet-stream"),
+    )
 
 
 def quiet_hours_not_before(
@@ -143,13 +174,19 @@ async def recover_in_flight(session: AsyncSession) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def due(session: AsyncSession, now: datetime, limit: int) -> list[OutboxMessage]:
-    """The oldest due pending messages (not yet claimed: see `claim`)."""
-    statement = (
-        select(OutboxMessage)
-        .where(col(OutboxMessage.status) == "pending", col(OutboxMessage.not_before) <= now)
-        .order_by(col(OutboxMessage.not_before), col(OutboxMessage.id))
-        .limit(limit)
+async def due(
+    session: AsyncSession, now: datetime, limit: int, chat_ids: Iterable[str] | None = None
+) -> list[OutboxMessage]:
+    """The oldest due pending messages (not yet claimed: see `claim`).
+
+    With `chat_ids`, only those chats' messages: a console delivers to its own person only."""
+    statement = select(OutboxMessage).where(
+        col(OutboxMessage.status) == "pending", col(OutboxMessage.not_before) <= now
+    )
+    if chat_ids is not None:
+        statement = statement.where(col(OutboxMessage.chat_id).in_(list(chat_ids)))
+    statement = statement.order_by(col(OutboxMessage.not_before), col(OutboxMessage.id)).limit(
+        limit
     )
     return list((await session.exec(statement)).all())
 
@@ -269,9 +306,34 @@ async def progress(session: AsyncSession, broadcast_id: int) -> Progress:
     )
 
 
-async def broadcasts_in_progress(session: AsyncSession) -> list[Broadcast]:
-    """Broadcasts not yet finished."""
-    result = await session.exec(select(Broadcast).where(col(Broadcast.status) != "done"))
+async def mark_text_sent(session: AsyncSession, message: OutboxMessage) -> None:
+    """The text reached the chat but its file did not: a retry must not repeat the text."""
+    if not message.document:
+        return
+    document = {**message.document, TEXT_SENT: True}
+    message.document = document
+    await session.exec(
+        update(OutboxMessage).where(col(OutboxMessage.id) == message.id).values(document=document)
+    )
+
+
+async def broadcasts_in_progress(
+    session: AsyncSession, now: datetime | None = None
+) -> list[Broadcast]:
+    """Broadcasts not yet finished, except those held back whole (quiet hours): their author
+    hears nothing until the first message is due, rather than a "0 sent" that does not move."""
+    held = (
+        select(OutboxMessage.broadcast_id)
+        .where(col(OutboxMessage.broadcast_id).is_not(None))
+        .group_by(col(OutboxMessage.broadcast_id))
+        .having(
+            func.min(OutboxMessage.not_before) > (now or utcnow()),
+            func.sum(case((col(OutboxMessage.status) != "pending", 1), else_=0)) == 0,
+        )
+    )
+    result = await session.exec(
+        select(Broadcast).where(col(Broadcast.status) != "done", col(Broadcast.id).not_in(held))
+    )
     return list(result.all())
 
 

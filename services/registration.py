@@ -27,23 +27,30 @@ from services.labels import (
     sex_label,
     ward_label,
 )
+from services.old_addresses import look_up_ward
 from services.text import fold
 from services.validation import (
     DateFormatError,
     DateValueError,
     age_on,
     clean_full_name,
+    month_end,
     normalize_vn_phone,
     nth_birthday,
     parse_date,
+    parse_month,
 )
-from services.wards import Ward, find_provinces, get_province, get_ward, nearest_wards, search_wards
+from services.wards import Ward, find_provinces, get_province, get_ward, nearest_wards
 
 STEPS = ("name", "dob", "sex", "phone", "ward", "blood_group", "donation_kind", "donation_date")
 CONFIRM = "confirm"
 MIN_REGISTRATION_AGE = 16  # younger people's data needs a parent's consent (Law 91/2025/QH15)
 MIN_DONOR_AGE = 18
 MAX_DONOR_AGE = 60
+MAX_PLAUSIBLE_AGE = 110  # an older birth or donation date is a typo in the year
+# The last donation step's "I don't remember the day" button. It carries the "kind" prefix so the
+# registration flow, which answers "kind:" buttons, routes it here.
+NO_DAY = "kind:no_day"
 
 # What the person taps on the summary or profile, and the step that asks it again.
 EDITABLE = {
@@ -156,7 +163,12 @@ def prompt(step: str, donor: Donor, data: dict[str, Any]) -> list[Reply]:
             Reply(_("When did you last give blood? First, what kind of donation was it?"), rows)
         ]
     if step == "donation_date":
-        return [Reply(_("On what date was your last donation? (e.g. 15/03/2026)"))]
+        return [
+            Reply(
+                _("On what date was your last donation? (e.g. 15/03/2026)"),
+                [[Button(_("I don't remember the day"), NO_DAY)]],
+            )
+        ]
     if step == CONFIRM:
         return [summary(donor)]
     raise ValueError(f"unknown step {step}")
@@ -232,6 +244,17 @@ def answer_choice(step: str, data_value: str) -> Answer | None:
         return Answer(fields={"blood_group": value})
     if step == "donation_kind" and kind == "kind" and value in (*DONATION_KINDS, NEVER_DONATED):
         return _donation_kind_fields(value)
+    if step == "donation_date" and data_value == NO_DAY:
+        return Answer(
+            replies=[
+                Reply(
+                    _(
+                        "Then the month is enough: which month and year? "
+                        "(e.g. 9/2026, or “tháng 9 năm nay”)"
+                    )
+                )
+            ]
+        )
     if step == "ward" and kind == "ward":
         if value == "none":
             return Answer(
@@ -304,7 +327,7 @@ def _answer_birth_date(text: str, today: date) -> Answer:
     if value is None:
         return Answer(error=error)
     age = age_on(value, today)
-    if age > 110:
+    if age > MAX_PLAUSIBLE_AGE:
         return Answer(
             error=_("{date} would make you {age}. Please check the year.").format(
                 date=date_label(value), age=age
@@ -361,13 +384,20 @@ def _answer_phone(text: str) -> Answer:
 
 
 def _answer_ward_text(text: str, data: dict[str, Any]) -> Answer:
-    """Search wards; one clear match still asks to confirm, since names repeat across provinces."""
+    """Search wards, today's names first, then old addresses ("phường Bến Nghé, quận 1").
+
+    One clear match still asks to confirm, since names repeat across provinces; an old ward
+    is shown with what it became; a district alone (they no longer exist) is remembered, so
+    that the next answer ("phường 1") is read inside it.
+    """
     province_code = data.get("province")
-    wards = search_wards(text, province_code=province_code, limit=6)
-    if not wards and province_code:
-        wards = search_wards(text, limit=6)
-    if wards:
-        return Answer(replies=[_ward_choices(_("Which one is yours?"), wards)])
+    found = look_up_ward(text, province_code=province_code, district=data.get("old_district"))
+    remember = {"old_district": found.district} if found.district else None
+    if found.wards:
+        title = "\n".join([*found.notes, _("Which one is yours?")])
+        return Answer(replies=[_ward_choices(title, list(found.wards))], data=remember)
+    if found.notes:
+        return Answer(replies=[Reply("\n".join(found.notes))], data=remember)
     provinces = find_provinces(text, limit=1)
     if provinces:
         return Answer(
@@ -378,7 +408,7 @@ def _answer_ward_text(text: str, data: dict[str, Any]) -> Answer:
                     )
                 )
             ],
-            data={"province": provinces[0].code},
+            data={"province": provinces[0].code, "old_district": None},
         )
     return Answer(
         error=_(
@@ -463,17 +493,59 @@ def _answer_donation_kind(text: str) -> Answer:
 
 
 def _answer_donation_date(text: str, donor: Donor, today: date) -> Answer:
-    """Date of the last donation: past, and after the donor turned 16."""
-    value, error = parse_past_date(text, today)
+    """Date of the last donation: past, on or after the donor's 18th birthday."""
+    value, note, error = parse_last_donation(text, donor.date_of_birth, today)
     if value is None:
         return Answer(error=error)
-    if donor.date_of_birth and age_on(donor.date_of_birth, value) < MIN_REGISTRATION_AGE:
-        return Answer(
-            error=_(
-                "{date} is before you could donate (you were under 16). Please check the year."
-            ).format(date=date_label(value))
+    return Answer(fields={"last_donation_date": value}, notes=[note] if note else [])
+
+
+def parse_last_donation(
+    text: str, birth: date | None, today: date
+) -> tuple[date | None, str | None, str | None]:
+    """The last donation's date, a note saying how it was read, or the message saying what is wrong.
+
+    A month without its day ("9/2026", "tháng 9 năm nay") is read as the month's last day (or
+    today, for this month): the later date is the safe side of the waiting interval, and the note
+    says so. A date before the 18th birthday (the minimum age, Điều 4 khoản 1) is refused.
+    """
+    note = None
+    try:
+        year, month = parse_month(text, today)
+    except DateValueError:
+        return None, None, _("{text} is not a month. Please write e.g. 9/2026.").format(
+            text=_clip(text)
         )
-    return Answer(fields={"last_donation_date": value})
+    except DateFormatError:
+        value, error = parse_past_date(text, today)
+        if value is None:
+            return None, None, error
+    else:
+        if (year, month) > (today.year, today.month):
+            return None, None, _("{month} is in the future. Please check the year.").format(
+                month=f"{month:02d}/{year}"
+            )
+        value = min(month_end(year, month), today)
+        if value == today:
+            note = _(
+                "I noted {date} (today), the latest day it could have been, so that the waiting "
+                "time is counted safely."
+            ).format(date=date_label(value))
+        else:
+            note = _(
+                "I noted {date}, the last day of that month, so that the waiting time is "
+                "counted safely."
+            ).format(date=date_label(value))
+    if value.year < today.year - (MAX_PLAUSIBLE_AGE - MIN_DONOR_AGE):
+        return None, None, _("{date} is too long ago. Please check the year.").format(
+            date=date_label(value)
+        )
+    if birth and value < nth_birthday(birth, MIN_DONOR_AGE):
+        return None, None, _(
+            "{date} is before your 18th birthday ({birthday}), and donors must be 18 "
+            "(Điều 4, Thông tư 26/2013/TT-BYT). Please check the date."
+        ).format(date=date_label(value), birthday=date_label(nth_birthday(birth, MIN_DONOR_AGE)))
+    return value, note, None
 
 
 def _clip(text: str, limit: int = 40) -> str:

@@ -7,6 +7,7 @@ Admins are not stored: they are the Telegram ids of the ADMIN_TELEGRAM_IDS setti
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,7 @@ MAX_EXTERNAL_ID = 40
 MAX_CLUB_NAME = 120  # role_grants.club_name
 MAX_SCOPE = 120  # audit_log.scope
 MAX_ID = 2**31 - 1  # an INTEGER primary key on PostgreSQL
+SHOWN_INPUT = 40  # a typed value is echoed back at most this long
 
 
 class Role(StrEnum):
@@ -120,6 +122,9 @@ class GrantView:
     ward_codes: tuple[str, ...] = ()
     granted_by: str = ""
     granted_at: datetime | None = None
+    # A repeated request found this grant already in place (or, for a revoke, already gone).
+    already: bool = False
+    removed_at: datetime | None = None
 
     @property
     def person(self) -> str:
@@ -160,6 +165,13 @@ class InvalidRequest(ValueError):
     def text(self) -> str:
         """The message, translated."""
         return _(self.message_id).format(**self.params)
+
+
+def shown(text: object) -> str:
+    """A typed value as an answer echoes it: shortened, so a pasted page does not come back
+    (Telegram refuses a message over 4,096 characters)."""
+    value = " ".join(str(text).split())
+    return value if len(value) <= SHOWN_INPUT else value[: SHOWN_INPUT - 1] + "…"
 
 
 # --- the permission rule ----------------------------------------------------------------------
@@ -334,9 +346,9 @@ def _valid_person(channel: str, external_id: str) -> tuple[str, str]:
     """A channel and account id that fit the table, or InvalidRequest."""
     channel, external_id = channel.strip(), external_id.strip()
     if not channel or len(channel) > 16:
-        raise InvalidRequest(_BAD_ID, value=f"{channel}:{external_id}")
+        raise InvalidRequest(_BAD_ID, value=shown(f"{channel}:{external_id}"))
     if not external_id or len(external_id) > MAX_EXTERNAL_ID or not external_id.isprintable():
-        raise InvalidRequest(_BAD_ID, value=external_id)
+        raise InvalidRequest(_BAD_ID, value=shown(external_id))
     return channel, external_id
 
 
@@ -344,7 +356,7 @@ def _valid_province(code: str) -> str:
     """The code of a known province, or InvalidRequest."""
     province = get_province(code.strip())
     if province is None:
-        raise InvalidRequest(_UNKNOWN_PROVINCE, code=code)
+        raise InvalidRequest(_UNKNOWN_PROVINCE, code=shown(code))
     return province.code
 
 
@@ -363,12 +375,12 @@ def _valid_wards(province_code: str, ward_codes: Iterable[str]) -> frozenset[str
             if ward is not None:
                 raise InvalidRequest(
                     _WARD_ELSEWHERE,
-                    code=code,
+                    code=shown(code),
                     ward=ward.name,
                     other=other.label,
                     province=province.label,
                 )
-        raise InvalidRequest(_UNKNOWN_WARD, code=code, province=province.label)
+        raise InvalidRequest(_UNKNOWN_WARD, code=shown(code), province=province.label)
     return codes
 
 
@@ -400,13 +412,29 @@ def _duplicate(grant: RoleGrant, province_code: str) -> InvalidRequest:
     )
 
 
+async def _same_grant(
+    session: AsyncSession, existing: RoleGrant, grant: RoleGrant, ward_codes: frozenset[str]
+) -> GrantView | None:
+    """The existing grant as a view when it is exactly the one asked for (a repeat), else None."""
+    assert existing.id is not None
+    wards = frozenset((await _wards_of(session, [existing.id])).get(existing.id, []))
+    if existing.club_name != grant.club_name or wards != ward_codes:
+        return None
+    return dataclasses.replace(_view(existing, wards), already=True)
+
+
 async def _insert(
     session: AsyncSession, grant: RoleGrant, ward_codes: frozenset[str] = frozenset()
-) -> RoleGrant:
-    """Insert a grant and its wards; a concurrent duplicate becomes InvalidRequest."""
+) -> RoleGrant | GrantView:
+    """Insert a grant and its wards. The same grant again (a repeat after a crash, say) is
+    returned as an `already` view; a different one for the same person and province is an
+    InvalidRequest, also when it races with another insert."""
     role = Role(grant.role)
     existing = await _existing(session, grant.channel, grant.external_id, role, grant.province_code)
     if existing is not None:
+        same = await _same_grant(session, existing, grant, ward_codes)
+        if same is not None:
+            return same
         raise _duplicate(existing, grant.province_code)
     try:
         async with session.begin_nested():
@@ -422,6 +450,9 @@ async def _insert(
         )
         if existing is None:
             raise
+        same = await _same_grant(session, existing, grant, ward_codes)
+        if same is not None:
+            return same
         raise _duplicate(existing, grant.province_code) from None
     return grant
 
@@ -443,6 +474,8 @@ async def grant_staff(
             granted_by=by.label[:64],
         ),
     )
+    if isinstance(grant, GrantView):
+        return grant  # already in place: nothing changed, nothing to audit
     view = _view(grant)
     await audit(
         session,
@@ -487,6 +520,8 @@ async def grant_leader(
         ),
         wards,
     )
+    if isinstance(grant, GrantView):
+        return grant
     view = _view(grant, wards)
     await audit(
         session,
@@ -506,11 +541,14 @@ async def revoke(session: AsyncSession, by: Actor, grant_id: int) -> GrantView:
     """Remove a grant: leaders by staff of their province or admins, staff by admins only."""
     grant = await session.get(RoleGrant, grant_id) if 0 < grant_id <= MAX_ID else None
     if grant is None:
-        raise InvalidRequest(_NO_GRANT, id=grant_id)
+        # A repeat after a crash: the first /revoke went through. Say so to whoever may know.
+        gone = await removed_grant(session, grant_id) if 0 < grant_id <= MAX_ID else None
+        if gone is None or not allowed(by, _revoke_action(gone), gone.province_code):
+            raise InvalidRequest(_NO_GRANT, id=grant_id)
+        return gone
     wards = (await _wards_of(session, [grant_id])).get(grant_id, [])
     view = _view(grant, wards)
-    # Managing staff is the admins' right: staff do not remove each other.
-    needed = Action.GRANT_STAFF if view.role == Role.STAFF else Action.REVOKE
+    needed = _revoke_action(view)
     if not allowed(by, needed, view.province_code):
         raise PermissionDenied(needed, view.province_code, reason=f"{needed} needed to revoke")
     await session.exec(delete(RoleWard).where(col(RoleWard.role_id) == grant_id))
@@ -526,8 +564,50 @@ async def revoke(session: AsyncSession, by: Actor, grant_id: int) -> GrantView:
         club=view.club_name,
         wards=view.ward_codes,
         granted_by=view.granted_by,
+        province=view.province_code,
     )
     return view
+
+
+def _revoke_action(view: GrantView) -> Action:
+    """Managing staff is the admins' right: staff do not remove each other."""
+    return Action.GRANT_STAFF if view.role == Role.STAFF else Action.REVOKE
+
+
+async def removed_grant(session: AsyncSession, grant_id: int) -> GrantView | None:
+    """A grant revoked earlier, as its audit entry recorded it (None if never revoked)."""
+    entries = (
+        await session.exec(
+            select(AuditEntry)
+            .where(
+                col(AuditEntry.action) == str(Action.REVOKE),
+                AuditEntry.detail["grant_id"].as_integer() == grant_id,
+            )
+            .order_by(col(AuditEntry.id).desc())
+        )
+    ).all()
+    for entry in entries:
+        detail = entry.detail
+        channel, _sep, external_id = str(detail.get("person", "")).partition(":")
+        # Entries written before "province" was recorded: the scope starts "province 01".
+        province = str(
+            detail.get("province") or (entry.scope.removeprefix("province ").split() or [""])[0]
+        )
+        if not (external_id and detail.get("role") in (Role.STAFF, Role.LEADER) and province):
+            continue
+        return GrantView(
+            id=grant_id,
+            channel=channel,
+            external_id=external_id,
+            role=Role(detail["role"]),
+            province_code=province,
+            club_name=detail.get("club"),
+            ward_codes=tuple(detail.get("wards") or ()),
+            granted_by=str(detail.get("granted_by", "")),
+            already=True,
+            removed_at=entry.at,
+        )
+    return None
 
 
 async def list_grants(session: AsyncSession, by: Actor) -> list[GrantView]:

@@ -40,6 +40,12 @@ _TYPE_WORDS: dict[tuple[str, ...], str] = {
     ("dac", "khu"): DAC_KHU,
     ("dk",): DAC_KHU,
 }
+# English puts the type after the name: "Ha Dong ward", "Tan Lap commune".
+_TRAILING_TYPE_WORDS: dict[tuple[str, ...], str] = {
+    ("ward",): PHUONG,
+    ("commune",): XA,
+    ("special", "zone"): DAC_KHU,
+}
 # Words put in front of a province name: "TP. HCM", "Thành phố Huế", "tỉnh Gia Lai".
 _PROVINCE_PREFIXES = ("", "tp", "thanhpho", "tinh")
 _COUNTRY_TAILS: tuple[tuple[str, ...], ...] = (("viet", "nam"), ("vietnam",), ("vn",))
@@ -123,7 +129,7 @@ class _Data:
             ward = Ward(pcode, code, name, short, kind, float(lat), float(lon))
             index = len(self.wards)
             self.wards.append(ward)
-            self.keys.append(_Key(compact(short), f" {fold(short)} ", _accented(short)))
+            self.keys.append(_Key(compact(short), f" {fold(short)} ", accented_key(short)))
             self.by_pair[(pcode, code)] = ward
             self.by_province.setdefault(pcode, []).append(index)
             self.by_full.setdefault(compact(name), []).append(index)
@@ -163,7 +169,7 @@ def wards(province_code: str | None = None) -> list[Ward]:
 # --- free-text search -------------------------------------------------------------------------
 
 
-def _tokens(query: object) -> list[str]:
+def query_tokens(query: object) -> list[str]:
     """Folded words of the query, without a trailing "Việt Nam"; [] for non-text."""
     if not isinstance(query, str):
         return []
@@ -198,11 +204,15 @@ def _variants(tokens: list[str]) -> list[tuple[list[str], str | None]]:
                 return []  # only "phường": says nothing about which one
             variants.append((rest, kind))
             break
+    for words, kind in _TRAILING_TYPE_WORDS.items():
+        if len(tokens) > len(words) and tuple(tokens[-len(words) :]) == words:
+            variants.append((tokens[: -len(words)], kind))
+            break
     variants.append((tokens, None))
     return variants
 
 
-def _accented(text: str) -> str:
+def accented_key(text: str) -> str:
     """Lower case without spaces or punctuation but with diacritics: "Sài Gòn" → "sàigòn"."""
     return _NON_LETTER.sub("", unicodedata.normalize("NFC", text.lower()))
 
@@ -278,7 +288,15 @@ def _score_wards(
     return found
 
 
-def _ranked(data: _Data, found: dict[int, Score], limit: int) -> list[Ward]:
+@dataclass(frozen=True, slots=True)
+class WardMatch:
+    """A search result, and whether its whole name was typed (not a prefix, a part or a typo)."""
+
+    ward: Ward
+    exact: bool
+
+
+def _ranked(data: _Data, found: dict[int, Score], limit: int) -> list[WardMatch]:
     """Best score first; ties by province code then ward code, so the order is stable."""
     order = sorted(
         found.items(),
@@ -288,18 +306,28 @@ def _ranked(data: _Data, found: dict[int, Score], limit: int) -> list[Ward]:
             data.wards[item[0]].code,
         ),
     )
-    return [data.wards[index] for index, _ in order[:limit]]
+    return [WardMatch(data.wards[index], score[0] == _EXACT) for index, score in order[:limit]]
 
 
 def search_wards(query: str, province_code: str | None = None, limit: int = 8) -> list[Ward]:
     """Wards matching what a person typed ("p. sai gon tp.hcm", "ha dong hn"), best first."""
+    return [match.ward for match in search_ward_matches(query, province_code, limit)]
+
+
+def search_ward_matches(
+    query: str, province_code: str | None = None, limit: int = 8, fuzzy: bool = True
+) -> list[WardMatch]:
+    """Like search_wards, telling which results are exact (an old name must not beat those).
+
+    `fuzzy=False` skips the typo pass (the slow part), for a caller that only needs exact ones.
+    """
     if not isinstance(limit, int) or limit <= 0:
         return []
     data = _data()
-    tokens = _tokens(query)
+    tokens = query_tokens(query)
     if not tokens:
         return []
-    accented = _accented(query[:MAX_QUERY_CHARS])
+    accented = accented_key(query[:MAX_QUERY_CHARS])
     spans = _province_spans(data, tokens)
     n = len(tokens)
 
@@ -308,11 +336,11 @@ def search_wards(query: str, province_code: str | None = None, limit: int = 8) -
         if candidates is None:
             return []
         # The text as a name, and without a mention of that province ("Hà Giang 1" is both).
-        found = _score_wards(data, tokens, candidates, {}, accented)
+        found = _score_wards(data, tokens, candidates, {}, accented, fuzzy)
         for start, end, code in spans:
             if code == province_code and end - start < n:
                 rest = tokens[:start] + tokens[end:]
-                _merge(found, _score_wards(data, rest, candidates, {}, accented))
+                _merge(found, _score_wards(data, rest, candidates, {}, accented, fuzzy))
         return _ranked(data, found, limit)
 
     # A province named in the query restricts the search to it ...
@@ -325,11 +353,13 @@ def search_wards(query: str, province_code: str | None = None, limit: int = 8) -
         for rank, (start, end, code) in enumerate(spans):
             rest = tokens[:start] + tokens[end:]
             found = _score_wards(
-                data, rest, data.by_province[code], {code: len(spans) - rank}, accented
+                data, rest, data.by_province[code], {code: len(spans) - rank}, accented, fuzzy
             )
             _merge(in_province, found)
     # ... unless the whole text is a better match elsewhere ("Đức Huệ" is a commune, not Huế).
-    anywhere = _score_wards(data, tokens, data.all_indexes, named, accented, fuzzy=not in_province)
+    anywhere = _score_wards(
+        data, tokens, data.all_indexes, named, accented, fuzzy=fuzzy and not in_province
+    )
     if in_province:
         best = max(score[0] for score in in_province.values())
         _merge(in_province, {i: s for i, s in anywhere.items() if s[0] > best})
@@ -337,12 +367,17 @@ def search_wards(query: str, province_code: str | None = None, limit: int = 8) -
     return _ranked(data, anywhere, limit)
 
 
+def province_alias(key: str) -> str | None:
+    """The province code of a compact spelling ("hanoi", "tphcm", "binhduong"), or None."""
+    return _data().aliases.get(key)
+
+
 def find_provinces(query: str, limit: int = 5) -> list[Province]:
     """Provinces matching what a person typed ("hcm", "tp. Hà Nội", "binh duong", "ha noii")."""
     if limit <= 0:
         return []
     data = _data()
-    tokens = _tokens(query)
+    tokens = query_tokens(query)
     if not tokens:
         return []
     key = "".join(tokens)

@@ -171,8 +171,8 @@ async def test_bad_input_at_every_step_is_explained_in_the_users_language(
     await person.tap("kind:platelets")
     out = await person.say("15/13/2026")
     assert "is not a date" in texts(out)
-    out = await person.say("01/01/2020")  # before the donor was 16
-    assert "under 16" in texts(out)
+    out = await person.say("01/01/2020")  # before the donor could give (18)
+    assert "18th birthday" in texts(out)
     out = await person.say("2026-10-01")
     assert "AB-" in texts(out) and "Platelets" in texts(out) and "01/10/2026" in texts(out)
 

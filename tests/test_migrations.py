@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import inspect
+from datetime import UTC, datetime
+
+from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
 import models  # noqa: F401
@@ -41,3 +43,26 @@ async def test_models_match_migrations(db: Database) -> None:
     async with db.engine.connect() as conn:
         changes = await conn.run_sync(diff)
     assert changes == []
+
+
+async def test_a_donor_reached_in_a_group_goes_back_to_their_private_chat(
+    database_url: str,
+) -> None:
+    database = Database(database_url)
+    try:
+        await upgrade_database(database.engine, "0003")
+        async with database.engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO donors (channel, external_id, chat_id, locale, consent_version,"
+                    " consented_at, created_at, updated_at) VALUES ('telegram', '4001',"
+                    " '-1009', 'vi', 'v1', :now, :now, :now)"
+                ),
+                {"now": datetime.now(UTC)},
+            )
+        await upgrade_database(database.engine)
+        async with database.engine.connect() as conn:
+            chat = (await conn.execute(text("SELECT chat_id FROM donors"))).scalar_one()
+        assert chat == "4001"
+    finally:
+        await database.dispose()

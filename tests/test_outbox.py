@@ -209,3 +209,86 @@ def test_quiet_hours_hold_non_urgent_messages_until_morning(
     due = outbox.quiet_hours_not_before(now, TZ, time(21), time(7))
     assert due.astimezone(TZ).strftime("%Y-%m-%d %H:%M") == expected_local
     assert outbox.quiet_hours_not_before(now, TZ, time(21), time(7), urgent=True) == now
+
+
+async def queue_with_file(db: Database, donors: list[Donor]) -> Broadcast:
+    """A drive change: text, then a calendar file, to every donor."""
+    from services.dialog import Document
+
+    ics = Document("hien-mau-7.ics", b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "text/calendar")
+    async with db.session() as session:
+        broadcast = await outbox.create_broadcast(session, "drive_change", "system")
+        recipients = [
+            outbox.Recipient(
+                d.id, d.chat_id, f"Đổi giờ #{d.chat_id}", [], outbox.document_payload(ics)
+            )
+            for d in donors
+        ]
+        await outbox.enqueue(session, broadcast, recipients, datetime.now(UTC))
+    return broadcast
+
+
+async def test_a_queued_file_is_delivered_right_after_its_text(
+    db: Database, server: FakeBotApi
+) -> None:
+    donors = await add_donors(db, 3)
+    await queue_with_file(db, donors)
+    async with db.session() as session:
+        stored = (await session.exec(select(OutboxMessage))).first()
+    assert stored is not None and stored.document is not None
+    assert stored.document["filename"] == "hien-mau-7.ics"  # kept as JSON (base64 bytes)
+    await deliver_all(db, server)
+    for donor in donors:
+        text, file = server.messages_to(donor.chat_id)
+        assert text["text"] == f"Đổi giờ #{donor.chat_id}"
+        assert file["document"]["file_name"] == "hien-mau-7.ics"
+        assert "BEGIN:VCALENDAR" in file["document_content"]
+    assert server.stats.too_many_requests == 0  # the file waited its turn in the chat
+    assert all(r.status == "sent" for r in await rows(db))
+
+
+async def test_a_failed_file_is_retried_without_repeating_the_text(
+    db: Database, server: FakeBotApi
+) -> None:
+    [donor] = await add_donors(db, 1)
+    await queue_with_file(db, [donor])
+    server.fail_next("sendDocument", 502, "Bad Gateway", chat_id=donor.chat_id)
+    sender = await deliver_all(db, server, within=60)
+    assert sender.stats.transient == 1 and sender.stats.sent == 1
+    sent = server.messages_to(donor.chat_id)
+    assert [("text" in m, "document" in m) for m in sent] == [(True, False), (False, True)]
+    [row] = await rows(db)
+    assert row.status == "sent" and row.attempts == 1
+    assert row.document is not None and row.document[outbox.TEXT_SENT] is True
+
+
+def test_a_malformed_file_payload_is_ignored() -> None:
+    assert outbox.document_from_payload(None) is None
+    assert outbox.document_from_payload({"filename": "x.ics"}) is None
+    assert outbox.document_from_payload({"content_b64": "not base64!"}) is None
+
+
+async def test_a_broadcast_held_by_quiet_hours_shows_no_progress_until_due(
+    db: Database,
+) -> None:
+    from datetime import timedelta
+
+    donors = await add_donors(db, 2)
+    async with db.session() as session:
+        held = await outbox.create_broadcast(session, "notice", "t", progress_chat_id="77")
+        now = await outbox.create_broadcast(session, "notice", "t", progress_chat_id="77")
+        later = datetime.now(UTC) + timedelta(hours=8)
+        await outbox.enqueue(
+            session, held, [outbox.Recipient(d.id, d.chat_id, "x") for d in donors], later
+        )
+        await outbox.enqueue(
+            session,
+            now,
+            [outbox.Recipient(d.id, d.chat_id, "x") for d in donors],
+            datetime.now(UTC),
+        )
+    async with db.session() as session:
+        running = {b.id for b in await outbox.broadcasts_in_progress(session)}
+        assert running == {now.id}
+        at_wake = await outbox.broadcasts_in_progress(session, later + timedelta(seconds=1))
+        assert {b.id for b in at_wake} == {held.id, now.id}

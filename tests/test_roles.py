@@ -252,8 +252,11 @@ async def test_revoke_removes_access(db: Database) -> None:
         "revoke",
         "province 01 / wards 00004,00008",
     )
+    # The same /revoke again (after a crash, the update comes back): done already, no error.
     out = await run(db, "200", f"/revoke {grant_id}")
-    assert f"There is no role number #{grant_id}" in out
+    assert out.startswith(f"Already done: #{grant_id} was removed on ")
+    assert "no longer leads CLB Ba Đình (TP. Hà Nội)" in out
+    assert [row[1] for row in await audit_rows(db)].count("revoke") == 1
 
 
 async def test_only_admins_remove_staff_and_staff_stay_in_their_province(db: Database) -> None:
@@ -332,14 +335,23 @@ async def test_bad_input_gives_a_clear_message(db: Database, line: str, expected
     assert await audit_rows(db) == []
 
 
-async def test_a_duplicate_grant_is_refused_clearly(db: Database) -> None:
+async def test_a_repeated_grant_is_already_in_place_and_a_different_one_refused(
+    db: Database,
+) -> None:
     await run(db, "1", "/grant staff 200 01")
     out = await run(db, "1", "/grant staff 200 hanoi")
-    assert "telegram:200 is already steering-committee staff of TP. Hà Nội (#1)" in out
+    assert out == (
+        "Already in place (#1): telegram:200 is steering-committee staff of TP. Hà Nội. "
+        "Nothing needed changing."
+    )
     await run(db, "1", "/grant leader 300 01 00004 CLB A")
+    out = await run(db, "1", "/grant leader 300 01 00004 CLB A")
+    assert out.startswith("Already in place (#2): telegram:300 leads CLB A for Phường Ba Đình")
     out = await run(db, "1", "/grant leader 300 01 00008 CLB B")
     assert "already leads a club in TP. Hà Nội (#2)" in out and "/revoke 2" in out
     assert await count(db, RoleGrant) == 2
+    # A repeat is not a new grant: audited once.
+    assert [row[1] for row in await audit_rows(db)] == ["grant_staff", "grant_leader"]
 
 
 async def test_a_concurrent_duplicate_leaves_the_transaction_usable(
@@ -355,12 +367,20 @@ async def test_a_concurrent_duplicate_leaves_the_transaction_usable(
 
     monkeypatch.setattr(roles, "_existing", miss_once)
     async with db.session() as session:
-        with pytest.raises(InvalidRequest) as error:
-            await roles.grant_staff(session, ADMIN, "telegram", "200", HANOI)
-        assert "already" in error.value.text()
+        view = await roles.grant_staff(session, ADMIN, "telegram", "200", HANOI)
+        assert view.already and view.id == 1
         await roles.audit(session, ADMIN, "note", "province 01", kept=True)
     assert await count(db, RoleGrant) == 1
     assert (await audit_rows(db))[-1] == ("telegram:1", "note", "province 01")
+    # A different grant losing the same race is refused, and the transaction stays usable.
+    await run(db, "1", "/grant leader 300 01 00004 CLB A")
+    calls.clear()
+    async with db.session() as session:
+        with pytest.raises(InvalidRequest) as error:
+            await roles.grant_leader(session, ADMIN, "telegram", "300", HANOI, [NGOC_HA], "CLB B")
+        assert "already leads" in error.value.text()
+        await roles.audit(session, ADMIN, "note", "province 01", kept=True)
+    assert await count(db, RoleGrant) == 2
 
 
 async def test_audit_for_other_modules(db: Database) -> None:
@@ -406,3 +426,111 @@ async def test_grant_staff_directly_checks_input(db: Database) -> None:
         with pytest.raises(InvalidRequest):
             await roles.grant_leader(session, ADMIN, "telegram", "9", HANOI, [BA_DINH], "  ")
     assert await count(db, RoleGrant) == 0
+
+
+async def add_person(
+    db: Database, user_id: str, name: str | None, locale: str = "vi", chat_id: str | None = None
+) -> None:
+    """Someone who talked to the bot; registered when a name is given."""
+    from datetime import UTC, datetime
+
+    from models import Donor
+
+    now = datetime.now(UTC)
+    async with db.session() as session:
+        session.add(
+            Donor(
+                channel="telegram",
+                external_id=user_id,
+                chat_id=chat_id or user_id,
+                locale=locale,
+                consent_version="test",
+                consented_at=now,
+                full_name=name,
+                registered_at=now if name else None,
+            )
+        )
+
+
+async def queued(db: Database) -> list[tuple[str, str, str]]:
+    """(kind, chat, text) of every queued message."""
+    from models import Broadcast, OutboxMessage
+
+    async with db.session() as session:
+        rows = await session.exec(
+            select(Broadcast.kind, OutboxMessage.chat_id, OutboxMessage.text)
+            .join(Broadcast, col(Broadcast.id) == col(OutboxMessage.broadcast_id))
+            .order_by(col(OutboxMessage.id))
+        )
+        return [(kind, chat, text) for kind, chat, text in rows.all()]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "/grant staff 200 " + "atlantis " * 600,
+        "/grant staff 200 " + "9" * 4000,
+        "/grant staff " + "1" * 4000 + " 01",
+        "/grant leader 300 01 " + "9" * 4000 + " CLB",
+        "/grant leader 300 01 " + "atlantis" * 500 + " CLB",
+    ],
+)
+async def test_a_huge_input_is_not_echoed_back_whole(db: Database, line: str) -> None:
+    out = await run(db, "1", line)
+    assert len(out) < 300 and "…" in out, out[:300]
+    assert await count(db, RoleGrant) == 0
+
+
+async def test_the_person_is_told_of_a_new_and_an_ended_role_in_their_language(
+    db: Database,
+) -> None:
+    # Their last message came from a group: what only they may read still goes to their
+    # private chat (on Telegram, the chat whose id is their user id).
+    await add_person(db, "300", "Trần Thị Bích", locale="vi", chat_id="-100777")
+    await add_person(db, "200", None, locale="en")
+    out = await run(db, "1", "/grant leader 300 01 00004 CLB Ba Đình")
+    assert "They have been told in the bot." in out
+    out = await run(db, "1", "/grant staff 200 01")
+    assert "They have been told in the bot." in out
+    out = await run(db, "1", "/grant staff 201 79")
+    assert "have not talked to the bot yet" in out and "/start" in out
+    notices = await queued(db)
+    assert [(kind, chat) for kind, chat, _text in notices] == [
+        ("role_granted", "300"),
+        ("role_granted", "200"),
+    ]
+    leader_text, staff_text = notices[0][2], notices[1][2]
+    assert "CLB Ba Đình" in leader_text and "/newdrive" in leader_text
+    assert "/broadcast" in leader_text and "/grant" not in leader_text
+    assert leader_text.startswith("🎖 Bạn được giao")  # in the person's language
+    assert "You are now steering-committee staff of TP. Hà Nội" in staff_text and "/grant" in staff_text
+    # A repeat tells nobody again.
+    await run(db, "1", "/grant staff 200 01")
+    assert len(await queued(db)) == 2
+    out = await run(db, "1", "/revoke 1")
+    assert "They have been told in the bot." in out
+    kind, chat, text = (await queued(db))[-1]
+    assert (kind, chat) == ("role_revoked", "300") and "CLB Ba Đình" in text
+
+
+async def test_roles_shows_registered_names_and_else_the_id(db: Database) -> None:
+    await add_person(db, "300", "Nguyễn Văn An")
+    await add_person(db, "301", None)  # consented, never registered: no name to show
+    await run(db, "1", "/grant staff 200 01")
+    await run(db, "1", "/grant leader 300 01 00004 CLB Ba Đình")
+    await run(db, "200", "/grant leader 301 01 00008 CLB Ngọc Hà")
+    out = await run(db, "1", "/roles")
+    assert "#1 staff of TP. Hà Nội: telegram:200, by telegram:1" in out
+    assert "Phường Ba Đình): Nguyễn Văn An (telegram:300), by telegram:1" in out
+    assert "Phường Ngọc Hà): telegram:301, by telegram:200" in out
+
+
+async def test_a_repeated_revoke_is_only_explained_to_who_may_see_it(db: Database) -> None:
+    await run(db, "1", "/grant staff 200 01")
+    await run(db, "1", "/grant staff 201 79")
+    await run(db, "1", "/grant leader 300 01 00004 CLB Ba Đình")
+    await run(db, "200", "/revoke 3")
+    assert "Already done: #3" in await run(db, "200", "/revoke 3")
+    assert "Already done: #3" in await run(db, "1", "/revoke 3")
+    # Staff of another province learn nothing about Hà Nội's roles.
+    assert "There is no role number #3" in await run(db, "201", "/revoke 3")

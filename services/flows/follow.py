@@ -7,7 +7,8 @@ from services import drives as repo
 from services.dialog import Button, Reply
 from services.flows.base import Flow, Turn
 from services.i18n import _
-from services.wards import get_ward, search_wards
+from services.old_addresses import look_up_ward, preload
+from services.wards import get_ward
 
 FOLLOW = "follow"
 
@@ -24,19 +25,24 @@ class FollowFlow(Flow):
         return await self.prompt(t)
 
     async def prompt(self, t: Turn) -> list[Reply]:
-        """The question."""
+        """The question (and the old names' index starts loading while the person types)."""
+        preload()
         return [
             Reply(_("Which ward do you want to follow? Type its name (e.g. “phuong hoan kiem”)."))
         ]
 
     async def on_text(self, t: Turn, text: str) -> list[Reply]:
-        """Candidates as buttons."""
-        found = search_wards(text, limit=6)
-        if not found:
-            sorry = _("I could not find “{text}”. Please try another spelling, with the province.")
-            return [Reply(sorry.format(text=text.strip()[:40])), *await self.prompt(t)]
-        rows = [[Button(w.label, f"fw:{w.province_code}:{w.code}")] for w in found]
-        return [Reply(_("Which one?"), rows)]
+        """Candidates as buttons; an old address says what its ward became."""
+        found = look_up_ward(text, district=t.data.get("old_district"))
+        if found.district:  # a district alone: read the next answer inside it
+            await t.goto(FOLLOW, "ward", {**t.data, "old_district": found.district})
+        if found.wards:
+            rows = [[Button(w.label, f"fw:{w.province_code}:{w.code}")] for w in found.wards]
+            return [Reply("\n".join([*found.notes, _("Which one?")]), rows)]
+        if found.notes:
+            return [Reply("\n".join(found.notes))]
+        sorry = _("I could not find “{text}”. Please try another spelling, with the province.")
+        return [Reply(sorry.format(text=text.strip()[:40])), *await self.prompt(t)]
 
     async def on_choice(self, t: Turn, data: str) -> list[Reply] | None:
         """Follow the picked ward, then show the list."""

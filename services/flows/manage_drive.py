@@ -8,14 +8,20 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
-from models import Drive
+from models import Donor, Drive
 from models.types import utcnow
 from services import drives as repo
 from services import notify, roles
 from services.admin import refuse
 from services.dialog import Button, Reply
 from services.drive_input import InputError, drive_day, drive_hours, positive_count, short_text
-from services.drive_views import drive_text
+from services.drive_views import (
+    change_notice,
+    changed_fields,
+    drive_snapshot,
+    drive_text,
+    seat_freed_notice,
+)
 from services.flows.base import Flow, Turn
 from services.i18n import _, ngettext
 
@@ -28,6 +34,10 @@ class ManageDriveFlow(Flow):
 
     name = EDIT_DRIVE
     prefixes = ("md",)
+
+    def takes_free_text(self, step: str) -> bool:
+        """A leader's texts (venue, notice, …) may hold a question mark: they are answers."""
+        return True
 
     def __init__(self, tz: ZoneInfo, admin_ids: frozenset[str]) -> None:
         self.tz = tz
@@ -172,6 +182,7 @@ class ManageDriveFlow(Flow):
                     )
         except InputError as error:
             return [Reply(str(error)), self._question(field)]
+        before = drive_snapshot(drive)
         for name, value in changes.items():
             setattr(drive, name, value)
         drive.updated_at = utcnow()
@@ -184,12 +195,16 @@ class ManageDriveFlow(Flow):
             drive_id=drive.id,
             field=field,
         )
-        told = await self._tell_signups(t, drive, wards, _changed_intro)
+        told = (
+            await self._tell_changes(t, drive, wards, before)
+            if changed_fields(before, drive)
+            else 0
+        )
         for signup in promoted:
             await notify.notify_donors(
                 t.session,
                 [signup.donor_id],
-                self._seat_message(drive, wards),
+                lambda _donor: seat_freed_notice(drive, wards, self.tz),
                 kind="seat_freed",
                 author="system",
                 drive_id=drive.id,
@@ -265,19 +280,29 @@ class ManageDriveFlow(Flow):
         )
         return broadcast.total
 
-    def _seat_message(self, drive: Drive, wards: list[str]) -> Any:
-        """The message to someone promoted from the waiting list."""
+    async def _tell_changes(
+        self, t: Turn, drive: Drive, wards: list[str], before: dict[str, Any]
+    ) -> int:
+        """Queue what changed (old → new) to everyone signed up; seat holders get the new
+        calendar file when the time or place moved."""
+        signed = await repo.signed_up_with_status(t.session, drive.id or 0)
+        if not signed:
+            return 0
+        status = {donor.id: state for donor, state in signed}
 
-        def message(_donor: object) -> Reply:
-            """In their language."""
-            text = (
-                _("🎉 A seat was freed and it is yours:")
-                + "\n\n"
-                + drive_text(drive, wards, self.tz, None)
-            )
-            return Reply(text, [[Button(_("Cancel my sign-up"), f"unsign:{drive.id}")]])
+        def message(donor: Donor) -> Reply:
+            """The news, in each person's language."""
+            return change_notice(before, drive, wards, self.tz, status.get(donor.id, ""))
 
-        return message
+        broadcast = await notify.queue(
+            t.session,
+            [donor for donor, _state in signed],
+            message,
+            kind="drive_change",
+            author="system",
+            drive_id=drive.id,
+        )
+        return broadcast.total
 
     async def on_back(self, t: Turn) -> list[Reply]:
         """Leave the change."""
@@ -288,11 +313,6 @@ class ManageDriveFlow(Flow):
         """Leave the change."""
         await t.close()
         return _("Nothing changed.")
-
-
-def _changed_intro() -> str:
-    """Heading of a change notice."""
-    return _("ℹ️ A drive you signed up for has changed:")
 
 
 def _cancelled_intro() -> str:

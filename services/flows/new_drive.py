@@ -16,7 +16,14 @@ from models.types import utcnow
 from services import drives as repo
 from services import notify, outbox, roles
 from services.dialog import Button, Keyboard, Reply
-from services.drive_input import InputError, drive_day, drive_hours, positive_count, short_text
+from services.drive_input import (
+    InputError,
+    day_label,
+    drive_day,
+    drive_hours,
+    positive_count,
+    short_text,
+)
 from services.drive_views import (
     campaign_buttons,
     campaign_label,
@@ -50,6 +57,10 @@ class NewDriveFlow(Flow):
 
     name = NEW_DRIVE
     prefixes = ("nd",)
+
+    def takes_free_text(self, step: str) -> bool:
+        """A leader's texts (venue, notice, …) may hold a question mark: they are answers."""
+        return True
 
     def __init__(
         self,
@@ -193,7 +204,11 @@ class NewDriveFlow(Flow):
             if step == "campaign_name":
                 data["campaign"] = short_text(text, 80)
             elif step == "day":
-                data["day"] = drive_day(text, t.today).isoformat()
+                day = drive_day(text, t.today)
+                data["day"] = day.isoformat()
+                # "12/12" or "thứ 7 tuần sau" was read as a date: show which, with its weekday.
+                noted = Reply(_("🗓 {when}").format(when=day_label(day)))
+                return [noted, *await self._next(t, step, data, actor)]
             elif step == "hours":
                 starts, ends = drive_hours(text, date.fromisoformat(data["day"]), self.tz, utcnow())
                 data["starts_at"], data["ends_at"] = starts.isoformat(), ends.isoformat()
@@ -234,17 +249,19 @@ class NewDriveFlow(Flow):
         assert t.state is not None
         step, data = t.state.step, dict(t.data)
         actor = await self.actor(t)
-        parts = data_value.split(":")
+        parts = data_value.split(":") + ["", ""]  # forged or truncated data must not crash
         if step == "campaign" and parts[1] == "campaign":
             if parts[2] == "other":
                 await t.goto(NEW_DRIVE, "campaign_name", data)
                 return self.ask("campaign_name", data, actor)
+            if parts[2] not in repo.CAMPAIGNS:
+                return None
             data["campaign"] = parts[2]
             return await self._next(t, "campaign_name", data, actor)
         if step == "location" and parts[1] == "skip":
             data["lat"] = data["lon"] = None
             return await self._next(t, "location", data, actor)
-        if step == "wards" and parts[1] == "ward" and len(parts) == 4:
+        if step == "wards" and parts[1] == "ward" and len(parts) == 6:
             return await self._toggle_ward(t, parts[2], parts[3], data, actor)
         if step == "wards" and parts[1] == "wards_done" and data.get("wards"):
             return await self._next(t, "wards", data, actor)
