@@ -40,6 +40,7 @@ from services.personal_answers import personal_answer
 from services.registration import EDITABLE
 from services.small_talk import small_talk
 from services.text import clean_input, fold
+from services.urgent_responses import COME, UrgentResponses
 
 DEEP_LINK = re.compile(r"^drive_(\d{1,9})$")
 CITIZEN_BUTTONS = ("drives", "signup", "waitlist", "unsign", "unfollow", "follow", "remind")
@@ -105,6 +106,7 @@ class ChatService:
         self.check = EligibilityFlow(rule_options)
         self.broadcast = BroadcastFlow(BROADCAST, tz, admin_ids, quiet_hours, may_give_now)
         self.urgent = BroadcastFlow(URGENT, tz, admin_ids, quiet_hours, may_give_now)
+        self.urgent_responses = UrgentResponses(tz, admin_ids)
         flows: tuple[Flow, ...] = (
             self.registration,
             self.new_drive,
@@ -383,6 +385,8 @@ class ChatService:
             return Outcome(await self.follow.begin(t))
         if kind == "remind":
             return Outcome(await remind(t, value, self.tz))
+        if kind == COME:
+            return Outcome(await self.urgent_responses.answer_can_come(t, value))
         if kind == "md" and self._flow(t) is not self.manage:
             return Outcome(await self.manage.choice(t, data))
         flow = self._flow(t)

@@ -322,19 +322,22 @@ async def broadcasts_in_progress(
 ) -> list[Broadcast]:
     """Broadcasts not yet finished, except those held back whole (quiet hours): their author
     hears nothing until the first message is due, rather than a "0 sent" that does not move."""
-    held = (
+    running = list(
+        (await session.exec(select(Broadcast).where(col(Broadcast.status) != "done"))).all()
+    )
+    if not running:
+        return []
+    held = await session.exec(
         select(OutboxMessage.broadcast_id)
-        .where(col(OutboxMessage.broadcast_id).is_not(None))
+        .where(col(OutboxMessage.broadcast_id).in_([b.id for b in running]))
         .group_by(col(OutboxMessage.broadcast_id))
         .having(
             func.min(OutboxMessage.not_before) > (now or utcnow()),
             func.sum(case((col(OutboxMessage.status) != "pending", 1), else_=0)) == 0,
         )
     )
-    result = await session.exec(
-        select(Broadcast).where(col(Broadcast.status) != "done", col(Broadcast.id).not_in(held))
-    )
-    return list(result.all())
+    waiting = set(held.all())
+    return [b for b in running if b.id not in waiting]
 
 
 async def finish_if_done(session: AsyncSession, broadcast: Broadcast) -> Progress:

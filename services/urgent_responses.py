@@ -25,6 +25,7 @@ from services.flows.base import Turn
 from services.i18n import _, ngettext
 from services.labels import phone_label
 
+COME = "come"  # the button kind of "I can come": come:<broadcast id>
 URGENT_KIND = "urgent"
 ANSWER_KIND = "urgent_answer"
 # After this long a call is taken as over: blood is needed within hours, not weeks.
@@ -46,9 +47,7 @@ class UrgentResponses:
             return [Reply(_("This urgent call is over or was not sent to you. Thank you!"))]
         assert call.id is not None
         if not await _record(t.session, call.id, t.me.id or 0):
-            return [
-                Reply(_("You already said you can come; the organiser knows. Thank you!"))
-            ]
+            return [Reply(_("You already said you can come; the organiser knows. Thank you!"))]
         shared = await self._tell_leader(t, call)
         if shared:
             text = _(

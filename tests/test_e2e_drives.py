@@ -76,6 +76,7 @@ def test_drive_from_announcement_to_cancellation(server: FakeBotApi, bot: BotPro
     assert "Done" not in text_of(out)
     out = admin.say(f"/grant leader {LEADER} 01 “Hà Đông” CLB Giọt hồng Hà Đông")
     assert "Done" in text_of(out), text_of(out)
+    assert "CLB Giọt hồng" in text_of(leader.until("🎖"))  # told of the new role (item 19)
     assert "CLB Giọt hồng" in text_of(leader.say("/whoami"))
 
     # Two citizens of Hà Đông register: they follow their ward.
@@ -89,7 +90,8 @@ def test_drive_from_announcement_to_cancellation(server: FakeBotApi, bot: BotPro
     assert "not a date" in text_of(leader.say("31/02/2026", expect=2))
     assert "past" in text_of(leader.say("01/01/2020", expect=2))
     assert "year" in text_of(leader.say("14/12/2099", expect=2))
-    leader.say(day)
+    leader.send(day)
+    leader.until("what time")  # the day, read back with its weekday, then the time question
     assert "after" in text_of(leader.say("11:30-7:30", expect=2))
     leader.say("7:30-11:30")
     leader.send("Nhà văn hoá phường Hà Đông")

@@ -31,9 +31,7 @@ _ids = itertools.count(5000)
 
 @pytest.fixture
 def service(db: Database) -> ChatService:
-    return ChatService(
-        db, organization="Hội Chữ thập đỏ", tz=TZ, quiet_hours=(time(20), time(7))
-    )
+    return ChatService(db, organization="Hội Chữ thập đỏ", tz=TZ, quiet_hours=(time(20), time(7)))
 
 
 def at(service: ChatService, local: str) -> None:
@@ -466,3 +464,17 @@ async def test_moved_up_from_the_waiting_list_gets_the_calendar(
     changed = await outbox_rows(db, "drive_change")
     assert all("1 → 2" in row.text for row in changed)
     assert all(row.document is None for row in changed)  # seats are not in a calendar
+
+
+async def test_the_come_button_through_the_chat_service(service: ChatService, db: Database) -> None:
+    person = await leader(service, db, [HA_DONG])
+    near = await donor(db, name="Phạm Thị Dung")
+    await urgent_preview(person)
+    await person.tap("bc:send")
+    [row] = await outbox_rows(db, "urgent")
+    responder = Person(service, int(near.external_id))
+    out = await responder.tap(f"come:{row.broadcast_id}")
+    assert "Cảm ơn bạn!" in texts(out)
+    out = await responder.tap(f"come:{row.broadcast_id}")
+    assert "đã báo là đến được" in texts(out)
+    assert len(await outbox_rows(db, "urgent_answer")) == 1

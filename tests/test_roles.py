@@ -503,7 +503,10 @@ async def test_the_person_is_told_of_a_new_and_an_ended_role_in_their_language(
     assert "CLB Ba Đình" in leader_text and "/newdrive" in leader_text
     assert "/broadcast" in leader_text and "/grant" not in leader_text
     assert leader_text.startswith("🎖 Bạn được giao")  # in the person's language
-    assert "You are now steering-committee staff of TP. Hà Nội" in staff_text and "/grant" in staff_text
+    assert (
+        "You are now steering-committee staff of TP. Hà Nội" in staff_text
+        and "/grant" in staff_text
+    )
     # A repeat tells nobody again.
     await run(db, "1", "/grant staff 200 01")
     assert len(await queued(db)) == 2

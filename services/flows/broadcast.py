@@ -19,11 +19,11 @@ from services.flows.base import Flow, Turn
 from services.i18n import _, ngettext
 from services.labels import BLOOD_GROUPS
 from services.text import clean_input, utf16_length, visible
+from services.urgent_responses import COME
 from services.wards import get_province, get_ward, haversine_km, wards
 
 BROADCAST = "broadcast"
 URGENT = "urgent"
-COME = "come"  # the button kind of "I can come": come:<broadcast id>
 
 # Telegram counts a message in UTF-16 code units (an emoji is 2). The preview wraps the notice
 # in its heading, the wards, the count and when it goes out: FRAMING keeps room for that.
