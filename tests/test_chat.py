@@ -173,8 +173,11 @@ async def test_bad_input_at_every_step_is_explained_in_the_users_language(
     assert "is not a date" in texts(out)
     out = await person.say("01/01/2020")  # before the donor could give (18)
     assert "18th birthday" in texts(out)
-    out = await person.say("2026-10-01")
-    assert "AB-" in texts(out) and "Platelets" in texts(out) and "01/10/2026" in texts(out)
+    out = await person.say("2026-10-01")  # at 17: still before the 18th birthday
+    assert "18th birthday (01/06/2027)" in texts(out)
+    await person.say("/back")
+    out = await person.tap("kind:never")
+    assert "AB-" in texts(out) and "Never donated" in texts(out)
 
 
 async def test_back_and_cancel_and_resume(service: ChatService, db: Database) -> None:

@@ -85,8 +85,10 @@ def test_drive_from_announcement_to_cancellation(server: FakeBotApi, bot: BotPro
 
     # The leader creates a drive with one seat, bad input on the way.
     day = (datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")) + timedelta(days=20)).strftime("%d/%m/%Y")
-    leader.say("/newdrive")
-    leader.tap("nd:campaign:chu_nhat_do")
+    leader.send("/newdrive")
+    leader.until("campaign")
+    leader.press("nd:campaign:chu_nhat_do")
+    leader.until("what day")  # synchronised: the role notice arrives on its own time
     assert "not a date" in text_of(leader.say("31/02/2026", expect=2))
     assert "past" in text_of(leader.say("01/01/2020", expect=2))
     assert "year" in text_of(leader.say("14/12/2099", expect=2))
