@@ -11,7 +11,12 @@ from services import drives as repo
 from services.dialog import Button, Reply
 from services.donor_eligibility import DayVerdict, eligibility_on
 from services.drive_search import drives_from
-from services.drive_views import calendar_document, drive_card, drive_text, when_label
+from services.drive_views import (
+    calendar_document,
+    drive_card,
+    seat_freed_notice,
+    when_label,
+)
 from services.eligibility import DonationKind, RuleOptions
 from services.eligibility_text import (
     EVENT_LABELS,
@@ -207,10 +212,8 @@ async def cancel(t: Turn, drive_id: int, tz: ZoneInfo) -> list[Reply]:
         wards = await repo.drive_wards(t.session, drive_id)
 
         def seat_freed(_donor: object) -> Reply:
-            """The message to the person who gets the seat."""
-            text = _("🎉 A seat was freed and it is yours:") + "\n\n"
-            text += drive_text(drive, wards, tz, None)
-            return Reply(text, [[Button(_("Cancel my sign-up"), f"unsign:{drive_id}")]])
+            """The message to the person who gets the seat, with the calendar file."""
+            return seat_freed_notice(drive, wards, tz)
 
         await notify_donors(
             t.session,

@@ -234,7 +234,9 @@ async def test_an_answer_after_an_undelivered_question_is_not_applied(
 # --- 7. forged button data ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("data", ["signup:²", "drives:①", "unsign:99999999999999999999", "signup:-1"])
+@pytest.mark.parametrize(
+    "data", ["signup:²", "drives:①", "unsign:99999999999999999999", "signup:-1", "md:edit:²"]
+)
 async def test_forged_button_data_gets_an_answer_not_a_traceback(
     service: ChatService, data: str
 ) -> None:

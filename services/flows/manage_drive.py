@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -90,7 +91,8 @@ class ManageDriveFlow(Flow):
         """The buttons of /mydrives (they work without an open flow)."""
         parts = data.split(":")
         action = parts[1] if len(parts) > 1 else ""
-        drive_id = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else 0
+        # ASCII digits only, bounded: forged data ("md:x:²", 10**30) is refused, not a traceback.
+        drive_id = int(parts[2]) if len(parts) > 2 and re.fullmatch(r"[0-9]{1,9}", parts[2]) else 0
         if action == "keep":
             return [Reply(_("The drive stays as it is."))]
         drive, wards, actor = await self._allowed_drive(t, drive_id)
