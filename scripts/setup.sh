@@ -20,8 +20,10 @@ fi
 extra=""
 [ "${1:-}" = "dev" ] && extra="[dev]"
 stamp=".venv/.installed$extra"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  echo "Installing the dependencies into .venv (the first time takes a minute)…" >&2
+up_to_date() { [ -f "$1" ] && [ ! pyproject.toml -nt "$1" ]; }
+# The test tools include everything the bot needs: ./run.sh after ./test.sh installs nothing.
+if ! up_to_date "$stamp" && { [ -n "$extra" ] || ! up_to_date ".venv/.installed[dev]"; }; then
+  echo "Installing the dependencies into .venv (a minute the first time)…" >&2
   # -qq: pip's errors only; its warnings and the build backend's banners (such as setuptools'
   # "Editable installation" notice, printed for every editable install) would bury them.
   .venv/bin/python -m pip install -qq --upgrade pip
