@@ -8,7 +8,6 @@ person writes before that, the chat service drops those rows and asks the open q
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, insert, update
@@ -17,20 +16,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import OutboxMessage
 from models.types import utcnow
-from services.dialog import Document, Reply
+from services.dialog import Reply
+from services.outbox import document_payload
 
 # Rows that have not reached the person ("sending" is in flight: it may still arrive).
 NOT_DELIVERED = ("pending", "failed")
 SUPERSEDED = "superseded"
-
-
-def document_json(document: Document) -> dict[str, str]:
-    """A file as the outbox stores it (JSON: the bytes in base64)."""
-    return {
-        "filename": document.filename,
-        "mime_type": document.mime_type,
-        "content_b64": base64.b64encode(document.content).decode("ascii"),
-    }
 
 
 async def queue(
@@ -45,7 +36,7 @@ async def queue(
             "chat_id": chat_id,
             "text": reply.text,
             "buttons": [[{"label": b.label, "data": b.data} for b in row] for row in reply.buttons],
-            "document": document_json(reply.document) if reply.document else None,
+            "document": document_payload(reply.document) if reply.document else None,
             "status": "pending",
             "attempts": 0,
             "not_before": now,
