@@ -1,7 +1,8 @@
-"""Entry point: wires settings, database, services and Telegram handlers together.
+"""Entry point: settings → runtime() (database, migrations, warm-ups, sender, sweeps, stop) → a runner.
 
-python bot.py            run against Telegram (needs TELEGRAM_BOT_TOKEN)
-python bot.py --console  chat with the same handlers in this terminal, no token needed
+./run.sh                 poll Telegram (needs TELEGRAM_BOT_TOKEN), deliver the outbox, run the sweeps
+./run.sh --console       chat with the same handlers in this terminal, no token needed
+python -m scheduler      only the clock: the outbox sender and the sweeps (bot.py --sender)
 """
 
 from __future__ import annotations
@@ -11,6 +12,10 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
 
 from telegram import Bot, Update
 from telegram.ext import (
@@ -25,8 +30,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from handlers import callbacks, commands, errors, groups, messages
-from handlers.console import (
+from handlers.console.channel import (
     ConsoleBotApi,
     ConsoleRequest,
     ReadLine,
@@ -34,24 +38,36 @@ from handlers.console import (
     converse,
     stdin_line,
 )
-from handlers.menu import set_default_commands
-from handlers.polling import poll
+from handlers.telegram import callbacks, commands, errors, groups, messages
+from handlers.telegram.menu import set_default_commands
+from handlers.telegram.polling import poll
+from handlers.telegram.transport import TelegramTransport
 from models.database import Database
 from models.migrate import upgrade_database
 from scheduler.jobs import housekeeping
-from scheduler.sender import Sender
-from scheduler.telegram_transport import TelegramTransport
-from services import old_addresses
+from scheduler.sender import DEFAULT_IN_FLIGHT, DEFAULT_RATE, OutboxSender
 from services.chat import ChatService
 from services.config import Settings, SettingsError, load_settings
-from services.faq import default_index as load_faq
-from services.log_privacy import configure_logging
+from services.core.log_privacy import configure_logging
+from services.knowledge import old_addresses
+from services.knowledge.faq import default_index as load_faq
 
 log = logging.getLogger("bot")
 
+CONSOLE_TOKEN = "100000001:console"  # the console's fake Bot API accepts any well-formed token
+
 SERVICE_COMMANDS = (
-    "eligibility", "drives", "wards", "newdrive", "mydrives", "broadcast", "urgent",
-    "grant", "revoke", "roles", "whoami",
+    "eligibility",
+    "drives",
+    "wards",
+    "newdrive",
+    "mydrives",
+    "broadcast",
+    "urgent",
+    "grant",
+    "revoke",
+    "roles",
+    "whoami",
 )
 
 NO_TOKEN_HELP = """\
@@ -61,10 +77,10 @@ To run the bot on Telegram:
   1. Open Telegram, talk to @BotFather and send /newbot; choose a name and a username.
   2. BotFather answers with a token like 123456789:AAH…; put it in .env:
        TELEGRAM_BOT_TOKEN=123456789:AAH…
-  3. Run `python bot.py` again.
+  3. Run `./run.sh` again.
 
 To try the bot right now without a token or network, use the console mode:
-  python bot.py --console
+  ./run.sh --console
 """
 
 
@@ -110,77 +126,130 @@ def api_urls(settings: Settings) -> tuple[str, str] | None:
 
 
 def build_application(
-    settings: Settings, db: Database, *, token: str, request: BaseRequest | None = None
+    settings: Settings, *, token: str, request: BaseRequest | None = None
 ) -> Application:
-    """The PTB application with its services in bot_data."""
+    """The PTB application with every handler; the runner puts the chat service in bot_data."""
     builder = ApplicationBuilder().token(token).updater(None)
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     else:
         # Keeps replies under Telegram's overall rate. A 429 is not waited out here (it would hold
-        # the update): handlers/render.py retries a short one and queues the rest in the outbox.
+        # the update): handlers/telegram/render.py retries a short one and queues the rest.
         # PTB's generics cannot express the swap.
         builder = builder.rate_limiter(AIORateLimiter(max_retries=0))  # type: ignore[arg-type]
     urls = api_urls(settings)
     if urls is not None:
         builder = builder.base_url(urls[0]).base_file_url(urls[1])
     app = builder.build()
-    app.bot_data["chat"] = ChatService(
-        db,
-        organization=settings.organization_name,
-        tz=settings.tz,
-        default_locale=settings.default_locale,
-        admin_ids=settings.admin_ids,
-        quiet_hours=settings.quiet_hours,
-        rule_options=settings.rule_options,
-        pseudonym_key=settings.pseudonym_secret,
-    )
     register_handlers(app)
     return app
 
 
-def outbox_sender(settings: Settings, db: Database, bot: Bot) -> Sender:
-    """The sender that delivers broadcasts and notices from the outbox."""
-    return Sender(
-        db, TelegramTransport(bot), tz=settings.tz, default_locale=settings.default_locale
-    )
+@dataclass
+class Runtime:
+    """What every way of running the bot shares: settings, the migrated database, the clock."""
+
+    settings: Settings
+    db: Database
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def chat_service(self, deep_link: Callable[[str], str] | None = None) -> ChatService:
+        """The chat service, built once its channel knows how a shared link looks."""
+        settings = self.settings
+        return ChatService(
+            self.db,
+            organization=settings.organization_name,
+            tz=settings.tz,
+            default_locale=settings.default_locale,
+            admin_ids=settings.admin_ids,
+            quiet_hours=settings.quiet_hours,
+            rule_options=settings.rule_options,
+            pseudonym_key=settings.pseudonym_secret,
+            deep_link=deep_link,
+        )
+
+    def outbox_sender(
+        self, bot: Bot, *, chat_ids: Collection[str] | None = None, **pacing: Any
+    ) -> OutboxSender:
+        """The sender that delivers broadcasts and notices from the outbox over Telegram."""
+        return OutboxSender(
+            self.db,
+            TelegramTransport(bot),
+            tz=self.settings.tz,
+            default_locale=self.settings.default_locale,
+            chat_ids=chat_ids,
+            **pacing,
+        )
+
+    def stop_on_signals(self) -> None:
+        """SIGINT and SIGTERM stop the loops; what is in flight finishes first."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.stop.set)
+
+    async def serve(
+        self, chat: ChatService, sender: OutboxSender, receive: Awaitable[object]
+    ) -> None:
+        """Deliver the outbox and run the sweeps while `receive` takes updates; then stop all."""
+        delivering = asyncio.create_task(sender.run(self.stop))
+        sweeps = housekeeping(chat)
+        sweeps.start()
+        try:
+            await receive
+        finally:
+            self.stop.set()
+            sweeps.shutdown(wait=False)
+            await delivering
+
+
+@asynccontextmanager
+async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """Open the database (migrated), warm the indexes, and close it all at the end."""
+    db = Database(settings.database_url)
+    try:
+        await upgrade_database(db.engine)
+        await asyncio.to_thread(load_faq)  # build the FAQ index now, not on the first question
+        old_addresses.preload()  # the pre-2025 ward index, built in the background
+        yield Runtime(settings, db)
+    finally:
+        await db.dispose()
+
+
+def sender_bot(settings: Settings, token: str) -> Bot:
+    """A Bot for the outbox sender, which paces itself (so: without PTB's rate limiter)."""
+    urls = api_urls(settings)
+    return Bot(token, base_url=urls[0], base_file_url=urls[1]) if urls else Bot(token)
 
 
 async def run_telegram(settings: Settings) -> None:
     """Poll Telegram and deliver the outbox until SIGINT/SIGTERM."""
     token = settings.telegram_bot_token
     assert token
-    db = Database(settings.database_url)
-    await upgrade_database(db.engine)
-    await asyncio.to_thread(load_faq)  # build the FAQ index now, not on the first question
-    old_addresses.preload()  # the pre-2025 ward index, built in the background
-    app = build_application(settings, db, token=token)
-    # The sender paces itself, so it gets its own Bot without PTB's rate limiter.
-    urls = api_urls(settings)
-    sender_bot = Bot(token, base_url=urls[0], base_file_url=urls[1]) if urls else Bot(token)
-    sender = outbox_sender(settings, db, sender_bot)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        async with app, sender_bot:
-            await set_default_commands(app.bot, settings.default_locale)
+    async with runtime(settings) as rt:
+        rt.stop_on_signals()
+        app = build_application(settings, token=token)
+        outgoing = sender_bot(settings, token)
+        async with app, outgoing:
             username = app.bot.username
-            chat: ChatService = app.bot_data["chat"]
-            chat.deep_link = lambda payload: f"https://t.me/{username}?start={payload}"
+            chat = rt.chat_service(lambda payload: f"https://t.me/{username}?start={payload}")
+            app.bot_data["chat"] = chat
+            await set_default_commands(app.bot, settings.default_locale)
             log.info("Bot @%s is running; Ctrl-C to stop", username)
-            delivering = asyncio.create_task(sender.run(stop))
-            jobs = housekeeping(chat)
-            jobs.start()
-            try:
-                await poll(app, stop)
-            finally:
-                stop.set()
-                jobs.shutdown(wait=False)
-                await delivering
-    finally:
-        await db.dispose()
+            await rt.serve(chat, rt.outbox_sender(outgoing), poll(app, rt.stop))
+
+
+async def run_sender(settings: Settings, rate: float, in_flight: int) -> None:
+    """Only the clock: deliver the outbox and run the sweeps (python -m scheduler)."""
+    token = settings.telegram_bot_token
+    if not token:
+        raise SystemExit("TELEGRAM_BOT_TOKEN is not set")
+    async with runtime(settings) as rt:
+        rt.stop_on_signals()
+        outgoing = sender_bot(settings, token)
+        sender = rt.outbox_sender(outgoing, rate=rate, in_flight=in_flight)
+        async with outgoing:
+            await rt.serve(rt.chat_service(), sender, rt.stop.wait())
+        log.info("Sender stopped: %s", sender.stats)
 
 
 async def run_console(
@@ -191,32 +260,17 @@ async def run_console(
     write: Write = print,
 ) -> None:
     """Chat with the bot in this terminal (or with scripted lines, in the tests)."""
-    db = Database(settings.database_url)
-    await upgrade_database(db.engine)
-    await asyncio.to_thread(load_faq)
-    api = ConsoleBotApi(write, user_id=user_id, language_code=language_code)
-    app = build_application(settings, db, token="100000001:console", request=ConsoleRequest(api))
-    write("Console mode: type messages or /commands, a number to tap a button, Ctrl-D to quit.")
-    write("Chế độ console: gõ tin nhắn hoặc /lệnh, gõ số để bấm nút, Ctrl-D để thoát.")
-    # Only this person's messages: other consoles on the same database deliver their own.
-    sender = Sender(
-        db,
-        TelegramTransport(app.bot),
-        tz=settings.tz,
-        default_locale=settings.default_locale,
-        chat_ids={str(user_id)},
-    )
-    stop = asyncio.Event()
-    try:
+    async with runtime(settings) as rt:
+        api = ConsoleBotApi(write, user_id=user_id, language_code=language_code)
+        app = build_application(settings, token=CONSOLE_TOKEN, request=ConsoleRequest(api))
+        chat = rt.chat_service()
+        app.bot_data["chat"] = chat
+        write("Console mode: type messages or /commands, a number to tap a button, Ctrl-D to quit.")
+        write("Chế độ console: gõ tin nhắn hoặc /lệnh, gõ số để bấm nút, Ctrl-D để thoát.")
+        # Only this person's messages: other consoles on the same database deliver their own.
+        sender = rt.outbox_sender(app.bot, chat_ids={str(user_id)})
         async with app:
-            delivering = asyncio.create_task(sender.run(stop))
-            try:
-                await converse(app, api, read_line)
-            finally:
-                stop.set()
-                await delivering
-    finally:
-        await db.dispose()
+            await rt.serve(chat, sender, converse(app, api, read_line))
     write("")
 
 
@@ -232,6 +286,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--lang", default="vi", help="console mode: the client's language code (vi, en)"
     )
+    parser.add_argument(
+        "--sender", action="store_true", help="only deliver the outbox and run the sweeps"
+    )
+    parser.add_argument("--rate", type=float, default=DEFAULT_RATE, help="sender: messages/s")
+    parser.add_argument(
+        "--in-flight", type=int, default=DEFAULT_IN_FLIGHT, help="sender: requests at once"
+    )
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -239,6 +300,10 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
+    if args.sender:
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        asyncio.run(run_sender(settings, args.rate, args.in_flight))
+        return 0
     if args.console:
         if settings.log_level.upper() == "INFO":
             logging.getLogger().setLevel(logging.WARNING)

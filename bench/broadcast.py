@@ -2,7 +2,7 @@
 
 The fake Bot API server (tests/fakebot) enforces Telegram's limits the way Telegram does: 429 with
 retry_after beyond 30 messages per second in total or one per second to a chat. The sender runs
-as its own process (python -m scheduler.sender), as in production, on SQLite and on PostgreSQL;
+as its own process (python -m scheduler), as in production, on SQLite and on PostgreSQL;
 then again with a SIGKILL at about half and a restart.
 
     .venv/bin/python bench/broadcast.py                       # 10,000 recipients, both databases
@@ -37,7 +37,7 @@ from models import Donor  # noqa: E402
 from models.database import Database, make_engine  # noqa: E402
 from models.migrate import upgrade_database  # noqa: E402
 from scheduler.sender import count_by_status  # noqa: E402
-from services import outbox  # noqa: E402
+from services.outreach import outbox  # noqa: E402
 from tests.fakebot import FakeBotApi  # noqa: E402
 
 TOKEN = "123456789:AAHbenchTokenForTheFakeBotApiServer000"
@@ -119,7 +119,7 @@ def start_sender(url: str, server: FakeBotApi, workdir: Path) -> subprocess.Pope
     )
     log = (workdir / "sender.log").open("ab")
     return subprocess.Popen(
-        [sys.executable, "-m", "scheduler.sender"], cwd=workdir, env=env, stdout=log, stderr=log
+        [sys.executable, "-m", "scheduler"], cwd=workdir, env=env, stdout=log, stderr=log
     )
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from services.faq import FaqIndex  # noqa: E402
+from services.knowledge.faq import FaqIndex  # noqa: E402
 
 DATA = ROOT / "bench" / "data" / "faq_heldout.toml"
 FRESH = ROOT / "bench" / "data" / "faq_heldout_fresh.toml"

@@ -60,11 +60,11 @@ print(json.dumps({"import": imported, "memory": memory, "times": times, "heavy":
 
 INDEX_CODE = """
 import json, time, tracemalloc
-from services import wards
+from services.knowledge import wards
 t = time.perf_counter()
 wards._data()
 wards_json = time.perf_counter() - t
-from services import old_addresses
+from services.knowledge import old_addresses
 t = time.perf_counter()
 old_addresses._index()
 build = time.perf_counter() - t
@@ -94,7 +94,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=200)
     args = parser.parse_args()
 
-    from services.old_addresses import look_up_ward, read_old_address
+    from services.knowledge.old_addresses import look_up_ward, read_old_address
 
     package = run(PACKAGE_CODE, json.dumps(QUERIES), str(max(1, args.repeat // 10)))
     index = run(INDEX_CODE)

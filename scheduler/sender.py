@@ -11,11 +11,9 @@ Run it inside bot.py (it starts with the bot) or alone: python -m scheduler.send
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import logging
-import signal
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -29,7 +27,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import Broadcast, Donor, OutboxMessage
 from models.database import Database
 from models.types import utcnow
-from scheduler.transport import (
+from services.core.i18n import use_locale
+from services.outreach import outbox
+from services.outreach.progress import progress_text, summary_text
+from services.outreach.transport import (
     Blocked,
     DocumentNotSent,
     RateLimited,
@@ -37,10 +38,6 @@ from scheduler.transport import (
     Transient,
     Transport,
 )
-from services import outbox
-from services.broadcast_progress import progress_text, summary_text
-from services.i18n import use_locale
-from services.log_privacy import configure_logging
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +109,7 @@ class ChatSpacing:
         return turn - now
 
 
-class Sender:
+class OutboxSender:
     """Works through the outbox until stopped."""
 
     def __init__(
@@ -347,53 +344,3 @@ async def count_by_status(db: Database) -> dict[str, int]:
             select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
         )
         return {status: int(n) for status, n in result.all()}
-
-
-def main() -> None:
-    """Run the sender alone, against the configured database and Bot API server."""
-    from telegram import Bot
-
-    from models.migrate import upgrade_database
-    from scheduler.telegram_transport import TelegramTransport
-    from services.config import load_settings
-
-    parser = argparse.ArgumentParser(description="Deliver the outbox")
-    parser.add_argument("--rate", type=float, default=DEFAULT_RATE)
-    parser.add_argument("--in-flight", type=int, default=DEFAULT_IN_FLIGHT)
-    args = parser.parse_args()
-    settings = load_settings()
-    configure_logging(settings.log_level)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    token = settings.telegram_bot_token
-    if not token:
-        raise SystemExit("TELEGRAM_BOT_TOKEN is not set")
-
-    async def run() -> None:
-        db = Database(settings.database_url)
-        await upgrade_database(db.engine)
-        base = (settings.telegram_api_base_url or "https://api.telegram.org").rstrip("/")
-        bot = Bot(token, base_url=f"{base}/bot")
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        sender = Sender(
-            db,
-            TelegramTransport(bot),
-            tz=settings.tz,
-            rate=args.rate,
-            in_flight=args.in_flight,
-            default_locale=settings.default_locale,
-        )
-        try:
-            async with bot:
-                await sender.run(stop)
-        finally:
-            await db.dispose()
-            log.info("Sender stopped: %s", sender.stats)
-
-    asyncio.run(run())
-
-
-if __name__ == "__main__":
-    main()

@@ -35,7 +35,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from services.text import compact, fold  # noqa: E402
+from services.core.text import compact, fold  # noqa: E402
 
 PACKAGE = "vietnamadminunits"
 EXPECTED_PROVINCES = 34

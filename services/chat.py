@@ -20,27 +20,33 @@ from zoneinfo import ZoneInfo
 from models import Donor
 from models.database import Database
 from models.types import utcnow
-from services import admin, drive_chat, erasure, faq, outbox, roles, undelivered
-from services import donors as crud
-from services.consent import CONSENT_VERSION, consent_text
-from services.dialog import Button, Keyboard, Outcome, Reply, Sender
-from services.donor_eligibility import may_give_now
-from services.eligibility import RuleOptions
-from services.flows.base import Flow, Turn
-from services.flows.broadcast import BROADCAST, URGENT, BroadcastFlow
-from services.flows.eligibility import EligibilityFlow, remind
-from services.flows.follow import FollowFlow
-from services.flows.manage_drive import ManageDriveFlow
-from services.flows.new_drive import NewDriveFlow
-from services.flows.registration import RegistrationFlow
-from services.i18n import N_, SUPPORTED, _, get_locale, pick_locale, set_locale, use_locale
-from services.labels import language_label
-from services.menus import help_text, main_menu, profile_card
-from services.personal_answers import personal_answer
-from services.registration import EDITABLE
-from services.small_talk import small_talk
-from services.text import clean_input, fold
-from services.urgent_responses import COME, UrgentResponses
+from services.conversation import state_store
+from services.conversation.dialog import Button, Keyboard, Outcome, Reply, Sender
+from services.conversation.flow import Flow, Turn
+from services.conversation.menus import help_text, main_menu
+from services.core.i18n import N_, SUPPORTED, _, get_locale, pick_locale, set_locale, use_locale
+from services.core.labels import language_label
+from services.core.text import clean_input, fold
+from services.donors import donor_store
+from services.donors.consent import CONSENT_VERSION, consent_text
+from services.donors.profile import profile_card
+from services.donors.questions import EDITABLE
+from services.donors.registration import RegistrationFlow
+from services.drives import citizen
+from services.drives.follow import FollowFlow
+from services.drives.manage import ManageDriveFlow
+from services.drives.new_drive import NewDriveFlow
+from services.eligibility.check import EligibilityFlow
+from services.eligibility.donor_status import may_give_now
+from services.eligibility.personal_answers import personal_answer
+from services.eligibility.rules import RuleOptions
+from services.knowledge import faq
+from services.knowledge.small_talk import small_talk
+from services.outreach import notify, outbox, undelivered
+from services.outreach.broadcast import BROADCAST, URGENT, BroadcastFlow
+from services.outreach.urgent import COME, UrgentResponses
+from services.reminders.eligible_again import remind
+from services.roles import access, admin, erasure
 
 DEEP_LINK = re.compile(r"^drive_(\d{1,9})$")
 CITIZEN_BUTTONS = ("drives", "signup", "waitlist", "unsign", "unfollow", "follow", "remind")
@@ -86,6 +92,7 @@ class ChatService:
         quiet_hours: tuple[time, time] = (time(21), time(7)),
         rule_options: RuleOptions | None = None,
         pseudonym_key: bytes | None = None,
+        deep_link: Callable[[str], str] | None = None,
     ):
         self.db = db
         # bot.py passes the configured key; a service made in a test gets a key of its own.
@@ -97,10 +104,10 @@ class ChatService:
         self.tz = tz
         self.default_locale = default_locale
         self.admin_ids = admin_ids
-        # How a shared link to a start payload looks; the channel sets it once it knows its name.
-        self.deep_link: Callable[[str], str] = lambda payload: f"/start {payload}"
+        # How a shared link to a start payload looks (the channel knows its own name).
+        self.deep_link: Callable[[str], str] = deep_link or (lambda payload: f"/start {payload}")
         self.registration = RegistrationFlow(after_registration=self._after_registration)
-        self.new_drive = NewDriveFlow(tz, admin_ids, quiet_hours, lambda p: self.deep_link(p))
+        self.new_drive = NewDriveFlow(tz, admin_ids, quiet_hours, self.deep_link)
         self.manage = ManageDriveFlow(tz, admin_ids)
         self.follow = FollowFlow()
         self.check = EligibilityFlow(rule_options)
@@ -126,8 +133,8 @@ class ChatService:
     async def _turn(self, sender: Sender) -> AsyncIterator[Turn]:
         """Load the person, set their locale, and note the event id (for redelivered events)."""
         async with self.db.session() as session:
-            donor = await crud.get_donor(session, sender.channel, sender.external_id)
-            state = await crud.get_state(session, donor.id) if donor and donor.id else None
+            donor = await donor_store.get_donor(session, sender.channel, sender.external_id)
+            state = await state_store.get_state(session, donor.id) if donor and donor.id else None
             stored_locale = donor.locale if donor else None
             set_locale(pick_locale(stored_locale, sender.language_code, self.default_locale))
             duplicate = False
@@ -142,7 +149,7 @@ class ChatService:
             if state is not None and not duplicate:
                 flow = self.flows.get(state.flow)
                 if flow is not None and flow.holds_health_answers and self._idle(state.updated_at):
-                    await crud.clear_state(session, state.donor_id)
+                    await state_store.clear_state(session, state.donor_id)
                     state, expired = None, True
                 elif state is not None:
                     state.updated_at = utcnow()  # activity keeps the flow open
@@ -164,7 +171,7 @@ class ChatService:
                 return Outcome(await self._where_we_are(t))
             out = Outcome()
             if t.donor.is_stopped:
-                crud.update_donor(t.donor, stopped_at=None)
+                donor_store.update_donor(t.donor, stopped_at=None)
                 out.add(Reply(_("Welcome back! Messages from the bot are on again.")))
             if link and t.donor.is_registered:
                 return out.add(*await self._after_registration(t, link))
@@ -176,10 +183,10 @@ class ChatService:
         """The other commands: drives, wards, leader and staff tools, roles."""
         async with self._turn(sender) as t:
             if name in admin.COMMANDS:
-                actor = await roles.load_actor(
+                actor = await access.load_actor(
                     t.session, sender.channel, sender.external_id, self.admin_ids
                 )
-                return Outcome(await admin.COMMANDS[name](t.session, actor, args))
+                return await self._with_notices(t, await admin.COMMANDS[name](t.session, actor, args))
             if t.donor is None:
                 return Outcome([Reply(_("Please send /start first."))])
             if t.duplicate:
@@ -189,9 +196,9 @@ class ChatService:
             if name == "eligibility":
                 return Outcome(await self.check.begin(t))
             if name == "drives":
-                return Outcome(await drive_chat.list_drives(t, self.tz))
+                return Outcome(await citizen.list_drives(t, self.tz))
             if name == "wards":
-                return Outcome(await drive_chat.wards_menu(t))
+                return Outcome(await citizen.wards_menu(t))
             if name == "newdrive":
                 return Outcome(await self.new_drive.begin(t))
             if name == "mydrives":
@@ -235,7 +242,7 @@ class ChatService:
             if t.donor is None:
                 return Outcome([Reply(_("We hold no data about you and will not message you."))])
             if not t.donor.is_stopped:
-                crud.update_donor(t.donor, stopped_at=utcnow())
+                donor_store.update_donor(t.donor, stopped_at=utcnow())
                 await outbox.cancel_pending_for(t.session, t.donor.id or 0)
             text = _(
                 "Done: the bot will not send you any messages until you send /start "
@@ -369,18 +376,18 @@ class ChatService:
             return Outcome([Reply(_("Please finish registering first: send /start."))])
         number = _number(value)
         if kind == "drives" and number is not None:
-            return Outcome(await drive_chat.list_drives(t, self.tz, number))
+            return Outcome(await citizen.list_drives(t, self.tz, number))
         if kind in ("signup", "waitlist") and number is not None:
             return Outcome(
-                await drive_chat.sign_up(
+                await citizen.sign_up(
                     t, number, self.tz, waitlist=kind == "waitlist", options=self.check.options
                 )
             )
         if kind == "unsign" and number is not None:
-            return Outcome(await drive_chat.cancel(t, number, self.tz))
+            return Outcome(await citizen.cancel(t, number, self.tz))
         if kind == "unfollow":
             province, _sep2, ward = value.partition(":")
-            return Outcome(await drive_chat.unfollow(t, province, ward))
+            return Outcome(await citizen.unfollow(t, province, ward))
         if kind == "follow":
             return Outcome(await self.follow.begin(t))
         if kind == "remind":
@@ -412,6 +419,19 @@ class ChatService:
         if greet:
             replies.insert(0, Reply(_("Welcome back! Let's continue where you left off.")))
         return replies
+
+    async def _with_notices(self, t: Turn, out: Outcome) -> Outcome:
+        """Queue the outcome's messages to other people in this turn's transaction."""
+        for notice in out.notices:
+            await notify.queue_to_chat(
+                t.session,
+                notice.recipient,
+                notify.private_chat(notice.recipient),
+                notice.message,
+                kind=notice.kind,
+                author=notice.author,
+            )
+        return out
 
     async def _where_we_are(self, t: Turn, quiet: bool = False) -> list[Reply]:
         """Repeat the open question (after a redelivered event or a stale button)."""
@@ -453,7 +473,7 @@ class ChatService:
             link = after if after and DEEP_LINK.match(after) else None
             self._remember_consent_shown(t.sender, locale, link)
             return Outcome([self._consent_question(locale, link)])
-        crud.update_donor(t.donor, locale=locale)
+        donor_store.update_donor(t.donor, locale=locale)
         done = _("Language set to English.") if locale == "en" else _("Language set to Vietnamese.")
         out = Outcome([Reply(done)], menu_locale=locale)
         return out.add(*await self._where_we_are(t, quiet=True))
@@ -478,7 +498,7 @@ class ChatService:
             return Outcome([Reply(nothing)])
         if t.donor is not None:
             return Outcome(await self._resume(t))
-        t.donor = await crud.create_donor_with_consent(
+        t.donor = await donor_store.create_donor_with_consent(
             t.session,
             channel=t.sender.channel,
             external_id=t.sender.external_id,
@@ -508,9 +528,9 @@ class ChatService:
         if value in ("drives", "wards") and not t.me.is_registered:
             return Outcome(await self._resume(t))
         if value == "drives":
-            return Outcome(await drive_chat.list_drives(t, self.tz))
+            return Outcome(await citizen.list_drives(t, self.tz))
         if value == "wards":
-            return Outcome(await drive_chat.wards_menu(t))
+            return Outcome(await citizen.wards_menu(t))
         return Outcome([Reply(help_text())])
 
     async def _after_registration(self, t: Turn, link: str) -> list[Reply]:
@@ -518,7 +538,7 @@ class ChatService:
         match = DEEP_LINK.match(link)
         if match is None:
             return []
-        return await drive_chat.show(t, int(match.group(1)), self.tz)
+        return await citizen.show(t, int(match.group(1)), self.tz)
 
     async def _forget_answer(self, t: Turn, value: str) -> Outcome:
         """Ask, delete for real (and say truthfully what is kept, and why), or keep."""
@@ -578,14 +598,14 @@ class ChatService:
     async def deliver_later(self, sender: Sender, replies: list[Reply]) -> None:
         """The channel could not deliver these replies now: queue them in the outbox."""
         async with self.db.session() as session:
-            donor = await crud.get_donor(session, sender.channel, sender.external_id)
+            donor = await donor_store.get_donor(session, sender.channel, sender.external_id)
             chat_id = donor.chat_id if donor is not None else sender.chat_id
             await undelivered.queue(session, donor.id if donor else None, chat_id, replies)
 
     async def locale_for(self, sender: Sender) -> str:
         """The language the person chose (for an apology written outside a turn)."""
         async with self.db.session() as session:
-            donor = await crud.get_donor(session, sender.channel, sender.external_id)
+            donor = await donor_store.get_donor(session, sender.channel, sender.external_id)
         stored = donor.locale if donor is not None else None
         return pick_locale(stored, sender.language_code, self.default_locale)
 
@@ -616,7 +636,7 @@ class ChatService:
         """Delete the health answers of checks left idle for an hour (the scheduler's job)."""
         sensitive = [flow.name for flow in self.flows.values() if flow.holds_health_answers]
         async with self.db.session() as session:
-            return await crud.expire_states(session, sensitive, utcnow() - HEALTH_ANSWERS_TTL)
+            return await state_store.expire_states(session, sensitive, utcnow() - HEALTH_ANSWERS_TTL)
 
     def _idle(self, updated_at: datetime) -> bool:
         """Left alone longer than health answers may be kept."""

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from services.eligibility import RuleOptions
+from services.eligibility.rules import RuleOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 SUPPORTED_LOCALES = ("vi", "en")

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.broadcast_progress import duration_label, summary_text
-from services.i18n import use_locale
-from services.outbox import Progress
+from services.core.i18n import use_locale
+from services.outreach.outbox import Progress
+from services.outreach.progress import duration_label, summary_text
 
 START = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
 DONE = Progress(total=10_000, sent=10_000, failed=0, blocked=0, pending=0)

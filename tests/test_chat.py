@@ -12,8 +12,8 @@ from sqlmodel import func, select
 from models import ConsentRecord, ConversationState, Donor
 from models.database import Database
 from services.chat import ChatService
-from services.consent import CONSENT_VERSION
-from services.dialog import Outcome, Sender
+from services.conversation.dialog import Outcome, Sender
+from services.donors.consent import CONSENT_VERSION
 
 _events = itertools.count(1)
 

@@ -14,15 +14,15 @@ from sqlmodel import select
 from telegram.ext import Application
 
 import bot
-from handlers.console import ConsoleBotApi, ConsoleRequest, converse
+from handlers.console.channel import ConsoleBotApi, ConsoleRequest, converse
+from handlers.telegram.transport import TelegramTransport
 from models import Donor, Drive, OutboxMessage
 from models.database import Database
-from scheduler.sender import Sender
-from scheduler.telegram_transport import TelegramTransport
-from services import drives as repo
-from services import outbox
+from scheduler.sender import OutboxSender
 from services.chat import ChatService
 from services.config import Settings
+from services.drives import drive_store
+from services.outreach import outbox
 from tests.test_chat import Person, register
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,9 +56,8 @@ async def console(
     shown: list[str] = []
     api = ConsoleBotApi(shown.append, user_id=user_id, language_code=lang)
     settings = settings_for("sqlite+aiosqlite://")
-    app = bot.build_application(
-        settings, db, token="100000001:console", request=ConsoleRequest(api)
-    )
+    app = bot.build_application(settings, token=bot.CONSOLE_TOKEN, request=ConsoleRequest(api))
+    app.bot_data["chat"] = bot.Runtime(settings, db).chat_service()
     async with app:
         yield app, api, shown
 
@@ -114,9 +113,9 @@ async def drive_with_pin(db: Database) -> Drive:
     """A published drive in phường Sài Gòn with a map pin."""
     starts = (datetime.now(TZ) + timedelta(days=10)).replace(hour=7, minute=30, second=0)
     async with db.session() as session:
-        drive = await repo.create_drive(
+        drive = await drive_store.create_drive(
             session,
-            repo.DriveBase(
+            drive_store.DriveBase(
                 campaign="chu_nhat_do",
                 starts_at=starts.astimezone(UTC),
                 ends_at=(starts + timedelta(hours=4)).astimezone(UTC),
@@ -132,7 +131,7 @@ async def drive_with_pin(db: Database) -> Drive:
             ["26740"],
             "telegram:700",
         )
-        drive.status = repo.PUBLISHED
+        drive.status = drive_store.PUBLISHED
         session.add(drive)
     return drive
 
@@ -212,8 +211,8 @@ async def test_two_console_senders_on_one_database_deliver_only_their_own(db: Da
     await announce(db, donors, author_chat="51")
     stop = asyncio.Event()
     async with console(db, 51) as (app1, api1, shown1), console(db, 53) as (app3, api3, shown3):
-        first = Sender(db, TelegramTransport(app1.bot), tz=TZ, chat_ids={"51"})
-        third = Sender(db, TelegramTransport(app3.bot), tz=TZ, chat_ids={"53"})
+        first = OutboxSender(db, TelegramTransport(app1.bot), tz=TZ, chat_ids={"51"})
+        third = OutboxSender(db, TelegramTransport(app3.bot), tz=TZ, chat_ids={"53"})
         # The third console goes first: it must leave person 1's notice (and progress) alone.
         assert await third._drain_once(stop)
         await third._report_progress(force=True)
@@ -234,7 +233,7 @@ async def test_the_bot_sender_still_delivers_everything(db: Database) -> None:
     donors = await consented(db, 61, 63)
     await announce(db, donors, author_chat="61")
     async with console(db, 61) as (app, _api, shown):
-        everyone = Sender(db, TelegramTransport(app.bot), tz=TZ)
+        everyone = OutboxSender(db, TelegramTransport(app.bot), tz=TZ)
         assert await everyone._drain_once(asyncio.Event())
     assert await statuses(db) == {"61": "sent", "63": "sent"}
 

@@ -10,8 +10,8 @@ from sqlmodel import col, select
 
 from models import AuditEntry, Drive, OutboxMessage, RoleGrant, RoleWard, Signup
 from models.database import Database
-from services import drives as repo
 from services.chat import ChatService
+from services.drives import drive_store
 from tests.test_chat import Person, buttons, register, texts
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -137,17 +137,17 @@ async def test_listing_puts_own_ward_first(db: Database) -> None:
         session.add(donor)
         await session.flush()
         for i, ward in enumerate(["00004", "09556"]):
-            drive = await repo.create_drive(
+            drive = await drive_store.create_drive(
                 session,
                 DriveBase(campaign="x", starts_at=now + timedelta(days=1 + (1 - i)),
                           ends_at=now + timedelta(days=1 + (1 - i), hours=3), venue_name="v",
                           address="a", province_code="01", collector="c", target_units=1, capacity=5),
                 [ward], "test",
             )
-            drive.status = repo.PUBLISHED
+            drive.status = drive_store.PUBLISHED
         await session.flush()
-        page, more = await repo.upcoming_for(session, donor, now)
+        page, more = await drive_store.upcoming_for(session, donor, now)
     assert [p.campaign for p in page] == ["x", "x"] and not more
     async with db.session() as session:
-        wards = [await repo.drive_wards(session, d.id or 0) for d in page]
+        wards = [await drive_store.drive_wards(session, d.id or 0) for d in page]
     assert wards[0] == ["09556"]

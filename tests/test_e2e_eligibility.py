@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from models import ConversationState, OutboxMessage
-from services.labels import date_label
+from services.core.labels import date_label
 from tests.e2e import BotProcess, Chat, button_data, text_of
 from tests.fakebot import FakeBotApi, FakeUser
 from tests.test_e2e import bot, count_rows, donors, register_vietnamese, server

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from services import eligibility as el
-from services.eligibility import (
+from services.eligibility import rules
+from services.eligibility.rules import (
     Answers,
     Deferral,
     Donation,
@@ -332,41 +332,41 @@ def test_dates_in_the_future_do_not_crash() -> None:
     profile = adult(donations=(Donation(future, WB),))
     verdict = assess(profile, Answers(deferrals=(Deferral("tattoo", future),)), DAY0)
     assert verdict.status is Status.CAN_GIVE_FROM
-    assert verdict.earliest_date == el.add_months(future, 6)
+    assert verdict.earliest_date == rules.add_months(future, 6)
 
 
 def test_unknown_codes_are_refused() -> None:
-    with pytest.raises(el.UnknownRuleCode):
+    with pytest.raises(rules.UnknownRuleCode):
         assess(adult(), Answers(deferrals=(Deferral("hiccups", DAY0),)), DAY0)
-    with pytest.raises(el.UnknownRuleCode):
+    with pytest.raises(rules.UnknownRuleCode):
         assess(adult(), Answers(conditions={"hiccups"}), DAY0)
 
 
 def test_every_rule_in_the_data_has_a_citation_and_a_source() -> None:
-    with el.RULES_PATH.open("rb") as fh:
+    with rules.RULES_PATH.open("rb") as fh:
         raw = tomllib.load(fh)
-    rules = el.parse_rules(raw)
-    cited: list[el.IntervalRule | el.DeferralRule | el.Citation] = [
-        *rules.intervals,
-        *rules.deferrals.values(),
-        *rules.permanent.values(),
+    parsed = rules.parse_rules(raw)
+    cited: list[rules.IntervalRule | rules.DeferralRule | rules.Citation] = [
+        *parsed.intervals,
+        *parsed.deferrals.values(),
+        *parsed.permanent.values(),
     ]
     for rule in cited:
         assert rule.citation and rule.source in ("law", "operator"), rule
-    for item in rules.deferrals.values():
+    for item in parsed.deferrals.values():
         assert item.days or item.months, item
     for name in RuleOptions.preset_names():
         RuleOptions.preset(name)
-    assert {"flu", "tattoo", "dengue", "surgery", "aspirin"} <= el.deferral_codes()
-    assert {"hiv", "hbv", "hcv"} <= el.condition_codes()
-    assert el.hemoglobin_thresholds() == (120, 125)
+    assert {"flu", "tattoo", "dengue", "surgery", "aspirin"} <= rules.deferral_codes()
+    assert {"hiv", "hbv", "hcv"} <= rules.condition_codes()
+    assert rules.hemoglobin_thresholds() == (120, 125)
 
 
 def test_a_change_of_regulation_is_a_change_of_data() -> None:
-    with el.RULES_PATH.open("rb") as fh:
+    with rules.RULES_PATH.open("rb") as fh:
         raw = tomllib.load(fh)
     raw["deferrals"]["tattoo"]["months"] = 12
-    assert el.parse_rules(raw).deferrals["tattoo"].until(DAY0) == date(2026, 3, 1)
+    assert rules.parse_rules(raw).deferrals["tattoo"].until(DAY0) == date(2026, 3, 1)
 
 
 def _all_citations(raw: dict) -> set[str]:
@@ -389,20 +389,20 @@ def _all_citations(raw: dict) -> set[str]:
 
 
 def test_every_citation_has_its_english_form() -> None:
-    with el.RULES_PATH.open("rb") as fh:
+    with rules.RULES_PATH.open("rb") as fh:
         raw = tomllib.load(fh)
-    english = el.rules().english_citations
+    english = rules.rules().english_citations
     citations = _all_citations(raw)
     assert len(citations) > 20
     for citation in citations:
         assert citation in english, citation
         assert "Điều" not in english[citation] and "Thông tư" not in english[citation]
-        assert el.citation_in(citation, "vi") == citation
-        assert el.citation_in(citation, "en") == english[citation]
-    tattoo = el.rules().deferrals["tattoo"].citation
-    assert el.citation_in(tattoo, "en") == "Circular 26/2013/TT-BYT, Article 5(2)(a)"
-    assert el.citation_in(el.volume_citation(WB), "en").endswith("Article 4(2)(a)")
-    assert el.citation_in(el.volume_citation(PLT), "en").endswith("Article 4(2)(b)")
+        assert rules.citation_in(citation, "vi") == citation
+        assert rules.citation_in(citation, "en") == english[citation]
+    tattoo = rules.rules().deferrals["tattoo"].citation
+    assert rules.citation_in(tattoo, "en") == "Circular 26/2013/TT-BYT, Article 5(2)(a)"
+    assert rules.citation_in(rules.volume_citation(WB), "en").endswith("Article 4(2)(a)")
+    assert rules.citation_in(rules.volume_citation(PLT), "en").endswith("Article 4(2)(b)")
 
 
 @pytest.mark.parametrize(
@@ -418,7 +418,7 @@ def test_every_citation_has_its_english_form() -> None:
 def test_whole_blood_instead_of_apheresis_refused_for_weight(
     weight: float, sex: Sex, kind: DonationKind, volume: int | None
 ) -> None:
-    instead = el.whole_blood_instead(adult(weight, sex), Answers(kind=kind), DAY0)
+    instead = rules.whole_blood_instead(adult(weight, sex), Answers(kind=kind), DAY0)
     if volume is None:
         assert instead is None
     else:
@@ -429,6 +429,6 @@ def test_whole_blood_instead_of_apheresis_refused_for_weight(
 def test_whole_blood_instead_keeps_the_other_reasons() -> None:
     tattoo = Deferral("tattoo", DAY0 - timedelta(30))
     answers = Answers(kind=PLT, deferrals=(tattoo,))
-    instead = el.whole_blood_instead(adult(48.0), answers, DAY0)
+    instead = rules.whole_blood_instead(adult(48.0), answers, DAY0)
     assert instead is not None and instead.status is Status.CAN_GIVE_FROM
-    assert instead.earliest_date == el.add_months(tattoo.start_date or DAY0, 6)
+    assert instead.earliest_date == rules.add_months(tattoo.start_date or DAY0, 6)

@@ -9,8 +9,8 @@ from sqlmodel import select
 from models import ConversationState, Donor, OutboxMessage
 from models.database import Database
 from services.chat import ChatService
-from services.labels import date_label
-from services.reminders import due_at
+from services.core.labels import date_label
+from services.reminders.eligible_again import due_at
 from tests.test_chat import Person, buttons, count, register, service, texts
 
 __all__ = ["service"]  # the fixture, shared with tests/test_chat.py
@@ -213,7 +213,7 @@ async def test_free_text_questions_are_answered_or_admitted(
 def test_weights_and_dates_as_people_type_them() -> None:
     from datetime import date
 
-    from services.flows.eligibility import parse_event_date, parse_weight
+    from services.eligibility.check import parse_event_date, parse_weight
 
     assert [parse_weight(t) for t in ("52", "52kg", "52,5 kg", "52 ký", "48 cân")] == [
         52.0,

@@ -6,7 +6,8 @@ import tomllib
 
 import pytest
 
-from services.faq import (
+from services.core.text import fold
+from services.knowledge.faq import (
     FAQ_DIR,
     FaqIndex,
     FaqMatch,
@@ -15,9 +16,8 @@ from services.faq import (
     looks_like_question,
     match,
 )
-from services.small_talk import small_talk
-from services.text import fold
-from services.wards import wards
+from services.knowledge.small_talk import small_talk
+from services.knowledge.wards import wards
 
 
 @pytest.fixture(scope="module")

@@ -13,14 +13,14 @@ from sqlmodel import col, select
 
 from models import Broadcast, Donor, Follow, OutboxMessage, RoleGrant, RoleWard, UrgentResponse
 from models.database import Database
-from services import donors as crud
 from services.chat import ChatService
-from services.dialog import Reply, Sender
-from services.flows.base import Turn
-from services.flows.broadcast import NOTICE_LIMIT, PLACE_LIMIT, UNTIL_LIMIT, URGENT_TEXT_LIMIT
-from services.i18n import use_locale
-from services.text import utf16_length
-from services.urgent_responses import UrgentResponses
+from services.conversation.dialog import Reply, Sender
+from services.conversation.flow import Turn
+from services.core.i18n import use_locale
+from services.core.text import utf16_length
+from services.donors import donor_store
+from services.outreach.broadcast import NOTICE_LIMIT, PLACE_LIMIT, UNTIL_LIMIT, URGENT_TEXT_LIMIT
+from services.outreach.urgent import UrgentResponses
 from tests.test_chat import Person, buttons, texts
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -288,7 +288,7 @@ async def test_the_where_and_when_of_an_urgent_call_may_be_skipped(
 async def can_come(db: Database, responder: Donor, value: str) -> str:
     """The responder taps "I can come" (as services/chat.py routes the "come" button)."""
     async with db.session() as session:
-        me = await crud.get_donor(session, "telegram", responder.external_id)
+        me = await donor_store.get_donor(session, "telegram", responder.external_id)
         sender = Sender("telegram", responder.external_id, responder.chat_id, "vi", None)
         turn = Turn(session, sender, me, None, False, date.today())
         replies = await UrgentResponses(TZ, frozenset()).answer_can_come(turn, value)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from services.i18n import _, ngettext, translations, use_locale
+from services.core.i18n import _, ngettext, translations, use_locale
 
 ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}")

@@ -12,11 +12,11 @@ import pytest
 
 from models import Donor
 from models.database import Database
-from services import old_addresses
-from services.i18n import use_locale
-from services.old_addresses import WardLookup, look_up_ward, read_old_address
-from services.registration import Answer, answer_text
-from services.wards import get_ward, search_wards
+from services.core.i18n import use_locale
+from services.donors.questions import Answer, answer_text
+from services.knowledge import old_addresses
+from services.knowledge.old_addresses import WardLookup, look_up_ward, read_old_address
+from services.knowledge.wards import get_ward, search_wards
 from tests.test_chat import Person, buttons, register, service, texts  # noqa: F401
 from tests.test_wards import FIRST_RESULTS
 
@@ -211,7 +211,7 @@ def test_names_that_fold_alike_are_told_apart_by_their_accents() -> None:
 def test_the_package_itself_is_not_imported() -> None:
     # Its import takes seconds (shapely, geopy) and its converter geocodes over the network.
     code = (
-        "import sys; from services.old_addresses import look_up_ward; "
+        "import sys; from services.knowledge.old_addresses import look_up_ward; "
         "assert look_up_ward('quận 1').wards; "
         "assert not {'vietnamadminunits', 'shapely', 'geopy'} & set(sys.modules)"
     )

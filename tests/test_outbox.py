@@ -11,11 +11,11 @@ import pytest
 from sqlmodel import col, select
 from telegram import Bot
 
+from handlers.telegram.transport import TelegramTransport
 from models import Broadcast, Donor, OutboxMessage
 from models.database import Database
-from scheduler.sender import Sender, count_by_status
-from scheduler.telegram_transport import TelegramTransport
-from services import outbox
+from scheduler.sender import OutboxSender, count_by_status
+from services.outreach import outbox
 from tests.e2e import TOKEN
 from tests.fakebot import FakeBotApi
 
@@ -64,10 +64,10 @@ async def queue_to(
     return broadcast
 
 
-async def deliver_all(db: Database, server: FakeBotApi, within: float = 30.0) -> Sender:
+async def deliver_all(db: Database, server: FakeBotApi, within: float = 30.0) -> OutboxSender:
     """Run a sender until nothing is pending or sending, then stop it."""
     bot = Bot(TOKEN, base_url=server.base_url)
-    sender = Sender(db, TelegramTransport(bot), tz=TZ, idle_poll=0.1, progress_every=0.5)
+    sender = OutboxSender(db, TelegramTransport(bot), tz=TZ, idle_poll=0.1, progress_every=0.5)
     stop = asyncio.Event()
     async with bot:
         task = asyncio.create_task(sender.run(stop))
@@ -213,7 +213,7 @@ def test_quiet_hours_hold_non_urgent_messages_until_morning(
 
 async def queue_with_file(db: Database, donors: list[Donor]) -> Broadcast:
     """A drive change: text, then a calendar file, to every donor."""
-    from services.dialog import Document
+    from services.conversation.dialog import Document
 
     ics = Document("hien-mau-7.ics", b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "text/calendar")
     async with db.session() as session:

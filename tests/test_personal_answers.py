@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from models import Donor
-from services.eligibility import DonationKind, RuleOptions, Sex
-from services.faq import match
-from services.i18n import use_locale
-from services.personal_answers import kind_asked, personal_answer, sex_in, weight_in
+from services.core.i18n import use_locale
+from services.eligibility.personal_answers import kind_asked, personal_answer, sex_in, weight_in
+from services.eligibility.rules import DonationKind, RuleOptions, Sex
+from services.knowledge.faq import match
 
 TODAY = date(2026, 12, 1)
 

@@ -13,11 +13,12 @@ from sqlmodel import SQLModel, select
 
 from models import AuditEntry, ConversationState, Donor, RoleGrant
 from models.database import Database
-from services import outbox, roles
 from services.chat import ChatService
-from services.dialog import Reply, Sender
-from services.erasure import pseudonym
-from services.log_privacy import ScrubbingFormatter, configure_logging
+from services.conversation.dialog import Reply, Sender
+from services.core.log_privacy import ScrubbingFormatter, configure_logging
+from services.outreach import outbox
+from services.roles import access
+from services.roles.erasure import pseudonym
 from tests.test_chat import Person, buttons, register, texts
 
 LEADER = 987654321
@@ -78,9 +79,9 @@ async def test_a_leaders_forget_leaves_no_id_and_ends_the_grants(
     assert "CLB Hà Đông" in texts(out), texts(out)
     # The leader leaves traces: a grant they gave, a broadcast with its progress chat.
     async with db.session() as session:
-        actor = await roles.load_actor(session, "telegram", str(LEADER), frozenset())
+        actor = await access.load_actor(session, "telegram", str(LEADER), frozenset())
         assert actor.is_leader
-        await roles.audit(session, actor, "broadcast", "ward 09556", person=f"telegram:{LEADER}")
+        await access.audit(session, actor, "broadcast", "ward 09556", person=f"telegram:{LEADER}")
         await outbox.create_broadcast(
             session, "notice", actor.label, "ward 09556", progress_chat_id=str(LEADER)
         )
@@ -103,7 +104,7 @@ async def test_a_leaders_forget_leaves_no_id_and_ends_the_grants(
     assert all(str(LEADER) not in cell for cell in await every_cell(db))
     alias = pseudonym(KEY, "telegram", str(LEADER))
     async with db.session() as session:
-        actor = await roles.load_actor(session, "telegram", str(LEADER), frozenset())
+        actor = await access.load_actor(session, "telegram", str(LEADER), frozenset())
         assert not actor.is_privileged
         actors = {e.actor for e in (await session.exec(select(AuditEntry))).all()}
         granted_by = {g.granted_by for g in (await session.exec(select(RoleGrant))).all()}

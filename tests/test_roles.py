@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import col, func, select
 
 from models import AuditEntry, RoleGrant, RoleWard
 from models.database import Database
-from services import admin, roles
-from services.dialog import Reply
-from services.i18n import use_locale
-from services.roles import Action, Actor, InvalidRequest, LeaderScope, PermissionDenied
+from services.chat import ChatService
+from services.conversation.dialog import Sender
+from services.core.i18n import use_locale
+from services.roles import access, admin
+from services.roles.access import Action, Actor, InvalidRequest, LeaderScope, PermissionDenied
 
 HANOI, HCM = "01", "79"
 BA_DINH, NGOC_HA, HOAN_KIEM = "00004", "00008", "00070"  # wards of Hà Nội
@@ -70,39 +72,39 @@ def test_matrix_covers_every_action() -> None:
 )
 def test_role_matrix(action: Action, who: str, expected: bool) -> None:
     actor, province, wards = CASES[who]
-    assert roles.allowed(actor, action, province, wards) is expected
+    assert access.allowed(actor, action, province, wards) is expected
 
 
 def test_leader_needs_every_ward_in_the_club_and_province() -> None:
     create = Action.CREATE_DRIVE
-    assert roles.allowed(LEADER, create, HANOI, [BA_DINH, NGOC_HA])
-    assert not roles.allowed(LEADER, create, HANOI, [BA_DINH, HOAN_KIEM])
-    assert not roles.allowed(LEADER, create, HANOI, [])
-    assert not roles.allowed(LEADER, create, HCM, [SAI_GON])
-    assert not roles.allowed(LEADER, create, HCM, [BA_DINH])  # right code, wrong province
-    assert not roles.allowed(LEADER, create, None, [BA_DINH])
+    assert access.allowed(LEADER, create, HANOI, [BA_DINH, NGOC_HA])
+    assert not access.allowed(LEADER, create, HANOI, [BA_DINH, HOAN_KIEM])
+    assert not access.allowed(LEADER, create, HANOI, [])
+    assert not access.allowed(LEADER, create, HCM, [SAI_GON])
+    assert not access.allowed(LEADER, create, HCM, [BA_DINH])  # right code, wrong province
+    assert not access.allowed(LEADER, create, None, [BA_DINH])
 
 
 def test_staff_only_within_their_province() -> None:
-    assert roles.allowed(STAFF_HERE, Action.BROADCAST, HANOI, [])
-    assert not roles.allowed(STAFF_HERE, Action.BROADCAST, HANOI, [SAI_GON])
-    assert not roles.allowed(STAFF_HERE, Action.VIEW_STATS, None)
-    assert roles.allowed(ADMIN, Action.VIEW_STATS, None)
+    assert access.allowed(STAFF_HERE, Action.BROADCAST, HANOI, [])
+    assert not access.allowed(STAFF_HERE, Action.BROADCAST, HANOI, [SAI_GON])
+    assert not access.allowed(STAFF_HERE, Action.VIEW_STATS, None)
+    assert access.allowed(ADMIN, Action.VIEW_STATS, None)
     with pytest.raises(PermissionDenied) as denied:
-        roles.check(STAFF_ELSEWHERE, Action.URGENT, HANOI, [BA_DINH])
+        access.check(STAFF_ELSEWHERE, Action.URGENT, HANOI, [BA_DINH])
     assert denied.value.action == Action.URGENT
     assert (denied.value.province_code, denied.value.ward_codes) == (HANOI, (BA_DINH,))
 
 
 def test_scopes_for_pickers() -> None:
-    assert roles.wards_in_scope(ADMIN, HANOI) is None
-    assert roles.wards_in_scope(STAFF_HERE, HANOI) is None
-    assert roles.wards_in_scope(STAFF_ELSEWHERE, HANOI) == frozenset()
-    assert roles.wards_in_scope(LEADER, HANOI) == {BA_DINH, NGOC_HA}
-    assert roles.wards_in_scope(CITIZEN, HANOI) == frozenset()
-    assert roles.provinces_in_scope(ADMIN) is None
-    assert roles.provinces_in_scope(LEADER) == {HANOI}
-    assert roles.provinces_in_scope(CITIZEN) == frozenset()
+    assert access.wards_in_scope(ADMIN, HANOI) is None
+    assert access.wards_in_scope(STAFF_HERE, HANOI) is None
+    assert access.wards_in_scope(STAFF_ELSEWHERE, HANOI) == frozenset()
+    assert access.wards_in_scope(LEADER, HANOI) == {BA_DINH, NGOC_HA}
+    assert access.wards_in_scope(CITIZEN, HANOI) == frozenset()
+    assert access.provinces_in_scope(ADMIN) is None
+    assert access.provinces_in_scope(LEADER) == {HANOI}
+    assert access.provinces_in_scope(CITIZEN) == frozenset()
 
 
 def test_actor_properties() -> None:
@@ -114,11 +116,11 @@ def test_actor_properties() -> None:
 
 
 def test_scope_label_fits_the_column() -> None:
-    assert roles.scope_label(None) == "all"
-    assert roles.scope_label(HANOI) == "province 01"
-    assert roles.scope_label(HANOI, [NGOC_HA, BA_DINH]) == "province 01 / wards 00004,00008"
+    assert access.scope_label(None) == "all"
+    assert access.scope_label(HANOI) == "province 01"
+    assert access.scope_label(HANOI, [NGOC_HA, BA_DINH]) == "province 01 / wards 00004,00008"
     many = [f"{n:05d}" for n in range(40)]
-    assert roles.scope_label(HANOI, many) == "province 01 / 40 wards"
+    assert access.scope_label(HANOI, many) == "province 01 / 40 wards"
 
 
 def test_refusals_are_polite_and_say_who_can_help() -> None:
@@ -139,16 +141,15 @@ def test_refusals_are_polite_and_say_who_can_help() -> None:
 async def actor_of(db: Database, user_id: str) -> Actor:
     """The person's roles as the router would load them."""
     async with db.session() as session:
-        return await roles.load_actor(session, "telegram", user_id, ADMINS)
+        return await access.load_actor(session, "telegram", user_id, ADMINS)
 
 
 async def run(db: Database, user_id: str, line: str) -> str:
     """Type a role command as `user_id`; the reply texts, joined."""
     name, *args = line.lstrip("/").split()
-    actor = await actor_of(db, user_id)
-    async with db.session() as session:
-        replies: list[Reply] = await admin.COMMANDS[name](session, actor, args)
-    return "\n".join(r.text for r in replies)
+    chat = ChatService(db, organization="Test", tz=ZoneInfo("Asia/Ho_Chi_Minh"), admin_ids=ADMINS)
+    out = await chat.command(Sender("telegram", user_id, user_id, language_code="en"), name, args)
+    return "\n".join(r.text for r in out.replies)
 
 
 async def audit_rows(db: Database) -> list[tuple[str, str, str]]:
@@ -193,8 +194,8 @@ async def test_staff_grants_a_leader_with_ward_names_and_codes(db: Database) -> 
     (scope,) = leader.leader_scopes
     assert (scope.club_name, scope.province_code) == ("CLB Hiến máu Ba Đình", HANOI)
     assert scope.ward_codes == {BA_DINH, NGOC_HA}
-    assert roles.allowed(leader, Action.CREATE_DRIVE, HANOI, [NGOC_HA])
-    assert not roles.allowed(leader, Action.CREATE_DRIVE, HANOI, [HOAN_KIEM])
+    assert access.allowed(leader, Action.CREATE_DRIVE, HANOI, [NGOC_HA])
+    assert not access.allowed(leader, Action.CREATE_DRIVE, HANOI, [HOAN_KIEM])
     assert (await audit_rows(db))[-1] == (
         "telegram:200",
         "grant_leader",
@@ -240,12 +241,12 @@ async def test_revoke_removes_access(db: Database) -> None:
     await run(db, "200", "/grant leader 300 01 00004,00008 CLB Ba Đình")
     leader = await actor_of(db, "300")
     grant_id = leader.leader_scopes[0].grant_id
-    assert roles.allowed(leader, Action.BROADCAST, HANOI, [BA_DINH])
+    assert access.allowed(leader, Action.BROADCAST, HANOI, [BA_DINH])
     out = await run(db, "200", f"/revoke #{grant_id}")
     assert f"#{grant_id} removed" in out and "no longer leads CLB Ba Đình" in out
     leader = await actor_of(db, "300")
     assert not leader.is_privileged
-    assert not roles.allowed(leader, Action.BROADCAST, HANOI, [BA_DINH])
+    assert not access.allowed(leader, Action.BROADCAST, HANOI, [BA_DINH])
     assert await count(db, RoleWard) == 0
     assert (await audit_rows(db))[-1] == (
         "telegram:200",
@@ -358,18 +359,18 @@ async def test_a_concurrent_duplicate_leaves_the_transaction_usable(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await run(db, "1", "/grant staff 200 01")
-    original = roles._existing
+    original = access._existing
     calls: list[Any] = []
 
     async def miss_once(*args: Any) -> Any:
         calls.append(args)
         return None if len(calls) == 1 else await original(*args)
 
-    monkeypatch.setattr(roles, "_existing", miss_once)
+    monkeypatch.setattr(access, "_existing", miss_once)
     async with db.session() as session:
-        view = await roles.grant_staff(session, ADMIN, "telegram", "200", HANOI)
+        view = await access.grant_staff(session, ADMIN, "telegram", "200", HANOI)
         assert view.already and view.id == 1
-        await roles.audit(session, ADMIN, "note", "province 01", kept=True)
+        await access.audit(session, ADMIN, "note", "province 01", kept=True)
     assert await count(db, RoleGrant) == 1
     assert (await audit_rows(db))[-1] == ("telegram:1", "note", "province 01")
     # A different grant losing the same race is refused, and the transaction stays usable.
@@ -377,19 +378,19 @@ async def test_a_concurrent_duplicate_leaves_the_transaction_usable(
     calls.clear()
     async with db.session() as session:
         with pytest.raises(InvalidRequest) as error:
-            await roles.grant_leader(session, ADMIN, "telegram", "300", HANOI, [NGOC_HA], "CLB B")
+            await access.grant_leader(session, ADMIN, "telegram", "300", HANOI, [NGOC_HA], "CLB B")
         assert "already leads" in error.value.text()
-        await roles.audit(session, ADMIN, "note", "province 01", kept=True)
+        await access.audit(session, ADMIN, "note", "province 01", kept=True)
     assert await count(db, RoleGrant) == 2
 
 
 async def test_audit_for_other_modules(db: Database) -> None:
     async with db.session() as session:
-        await roles.audit(
+        await access.audit(
             session,
             LEADER,
             Action.CREATE_DRIVE,
-            roles.scope_label(HANOI, [BA_DINH]),
+            access.scope_label(HANOI, [BA_DINH]),
             drive_id=5,
             wards=frozenset({NGOC_HA, BA_DINH}),
         )
@@ -418,13 +419,13 @@ async def test_whoami(db: Database) -> None:
 async def test_grant_staff_directly_checks_input(db: Database) -> None:
     async with db.session() as session:
         with pytest.raises(InvalidRequest):
-            await roles.grant_staff(session, ADMIN, "telegram", "", HANOI)
+            await access.grant_staff(session, ADMIN, "telegram", "", HANOI)
         with pytest.raises(PermissionDenied):
-            await roles.grant_staff(session, STAFF_HERE, "telegram", "9", HANOI)
+            await access.grant_staff(session, STAFF_HERE, "telegram", "9", HANOI)
         with pytest.raises(PermissionDenied):
-            await roles.list_grants(session, LEADER)
+            await access.list_grants(session, LEADER)
         with pytest.raises(InvalidRequest):
-            await roles.grant_leader(session, ADMIN, "telegram", "9", HANOI, [BA_DINH], "  ")
+            await access.grant_leader(session, ADMIN, "telegram", "9", HANOI, [BA_DINH], "  ")
     assert await count(db, RoleGrant) == 0
 
 

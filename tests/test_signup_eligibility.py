@@ -10,11 +10,11 @@ from sqlmodel import select
 
 from models import Donor, DriveBase, Follow, Signup
 from models.database import Database
-from services import drives as repo
 from services.chat import ChatService
-from services.donor_eligibility import eligibility_on
-from services.eligibility import DonationKind, RuleOptions
-from services.labels import date_label
+from services.core.labels import date_label
+from services.drives import drive_store
+from services.eligibility.donor_status import eligibility_on
+from services.eligibility.rules import DonationKind, RuleOptions
 from tests.test_chat import Person, buttons, count, register, texts
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -41,8 +41,8 @@ async def make_drive(db: Database, day: date, ward: str = HOME[1], capacity: int
         capacity=capacity,
     )
     async with db.session() as session:
-        drive = await repo.create_drive(session, fields, [ward], "test")
-        drive.status = repo.PUBLISHED
+        drive = await drive_store.create_drive(session, fields, [ward], "test")
+        drive.status = drive_store.PUBLISHED
         await session.flush()
         assert drive.id is not None
         return drive.id

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from services.validation import (
+from services.core.validation import (
     DateFormatError,
     DateValueError,
     age_on,

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from services import wards as W
-from services.wards import (
+from services.knowledge import wards
+from services.knowledge.wards import (
     Province,
     Ward,
     find_provinces,
@@ -40,15 +40,15 @@ HOAN_KIEM = ("01", "00070")
 def test_counts_and_unique_pairs() -> None:
     assert len(provinces()) == 34
     assert len({p.code for p in provinces()}) == 34
-    all_wards = W.wards()
+    all_wards = wards.wards()
     assert len(all_wards) == 3321
     assert len({(w.province_code, w.code) for w in all_wards}) == 3321
     assert {w.kind for w in all_wards} == {"Phường", "Xã", "Đặc khu"}
-    assert sum(len(W.wards(p.code)) for p in provinces()) == 3321
+    assert sum(len(wards.wards(p.code)) for p in provinces()) == 3321
 
 
 def test_json_document_is_what_the_script_promises() -> None:
-    doc = json.loads(W.DATA_PATH.read_text("utf-8"))
+    doc = json.loads(wards.DATA_PATH.read_text("utf-8"))
     assert "MIT" in doc["_about"]
     assert len(doc["provinces"]) == 34 and len(doc["wards"]) == 3321
     assert doc["ward_fields"] == [
@@ -63,7 +63,7 @@ def test_json_document_is_what_the_script_promises() -> None:
 
 
 def test_short_names_repeat_across_provinces_so_wards_are_keyed_by_the_pair() -> None:
-    short = [w.short_name for w in W.wards()]
+    short = [w.short_name for w in wards.wards()]
     assert len(short) - len(set(short)) > 200
     assert get_ward(*HA_DONG_HN) != get_ward(*HA_DONG_HP)
 
@@ -169,7 +169,7 @@ def test_explicit_province_code() -> None:
 
 
 def test_every_ward_is_found_by_its_label_and_by_name_and_province() -> None:
-    for ward in W.wards():
+    for ward in wards.wards():
         assert search_wards(f"{ward.name}, {ward.province.name}")[:1] == [ward], ward
         assert search_wards(ward.short_name, province_code=ward.province_code)[:1] == [ward]
 
@@ -288,7 +288,7 @@ def test_nearest_on_an_island() -> None:
 
 def get_ward_code(short_name: str) -> str:
     """The code of the only ward with this short name."""
-    (ward,) = [w for w in W.wards() if w.short_name == short_name]
+    (ward,) = [w for w in wards.wards() if w.short_name == short_name]
     return ward.code
 
 

@@ -1,0 +1,87 @@
+"""The sender's transport for Telegram: python-telegram-bot's Bot without its rate limiter.
+
+The sender paces itself (it knows the per-chat and total limits and reacts to retry_after), so
+PTB's AIORateLimiter, which pauses all sending on one 429, stays with the interactive replies.
+"""
+
+from __future__ import annotations
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from services.conversation.dialog import Document
+from services.outreach.transport import Blocked, DocumentNotSent, RateLimited, Rejected, Transient
+
+
+def _seconds(value: object) -> float:
+    """retry_after is an int or a timedelta depending on PTB's settings."""
+    total = getattr(value, "total_seconds", None)
+    if callable(total):
+        return float(total())
+    return float(value) if isinstance(value, int | float) else 5.0
+
+
+class TelegramTransport:
+    """Sends through the Bot API, translating its errors into the sender's outcomes."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def send(
+        self,
+        chat_id: str,
+        text: str,
+        buttons: list[list[dict[str, str]]],
+        document: Document | None = None,
+    ) -> int:
+        """sendMessage with an inline keyboard when there are buttons, then sendDocument."""
+        markup = (
+            InlineKeyboardMarkup(
+                [
+                    [InlineKeyboardButton(b["label"], callback_data=b["data"]) for b in row]
+                    for row in buttons
+                ]
+            )
+            if buttons
+            else None
+        )
+        message_id = 0
+        if text:
+            try:
+                message = await self.bot.send_message(chat_id, text, reply_markup=markup)
+            except Exception as exc:
+                raise _translate(exc) from exc
+            message_id = message.message_id
+        if document is not None:
+            try:
+                upload = InputFile(document.content, filename=document.filename)
+                sent = await self.bot.send_document(chat_id, upload)
+            except Exception as exc:
+                outcome = _translate(exc)
+                raise (DocumentNotSent(outcome) if text else outcome) from exc
+            message_id = message_id or sent.message_id
+        return message_id
+
+    async def edit(self, chat_id: str, message_id: int, text: str) -> None:
+        """editMessageText; "message is not modified" is not an error."""
+        try:
+            await self.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return
+            raise _translate(exc) from exc
+        except Exception as exc:
+            raise _translate(exc) from exc
+
+
+def _translate(exc: Exception) -> Exception:
+    """PTB's exception → the sender's outcome."""
+    if isinstance(exc, RetryAfter):
+        return RateLimited(_seconds(exc.retry_after))
+    if isinstance(exc, Forbidden):
+        return Blocked(str(exc))
+    if isinstance(exc, BadRequest):
+        return Rejected(str(exc))
+    if isinstance(exc, TimedOut | NetworkError):
+        return Transient(str(exc))
+    return exc

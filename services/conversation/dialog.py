@@ -1,0 +1,101 @@
+"""Channel-neutral messages: what a person sent, and what the bot answers.
+
+Telegram handlers and the console translate to and from these; a Zalo adapter will do the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from models import Donor
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who wrote, on which channel, and the id of the event (for de-duplication after a crash)."""
+
+    channel: str
+    external_id: str
+    chat_id: str
+    language_code: str | None = None
+    event_id: int | None = None
+    # Only a private chat may become where the person's messages go (never a group's id).
+    private: bool = True
+
+
+@dataclass(frozen=True)
+class Button:
+    """A choice shown under a message; `data` comes back when it is tapped (at most 64 bytes)."""
+
+    label: str
+    data: str
+
+
+class Keyboard(StrEnum):
+    """A keyboard that replaces the person's own (Telegram's reply keyboard)."""
+
+    CONTACT = "contact"  # one button: share my phone number
+    LOCATION = "location"  # one button: share my location
+    REMOVE = "remove"  # take the keyboard away
+
+
+@dataclass(frozen=True)
+class Venue:
+    """A map pin sent before the message (Telegram's sendVenue)."""
+
+    latitude: float
+    longitude: float
+    title: str
+    address: str
+
+
+@dataclass(frozen=True)
+class Document:
+    """A file sent after the message (e.g. a drive's .ics calendar entry)."""
+
+    filename: str
+    content: bytes
+    mime_type: str = "application/octet-stream"
+
+
+@dataclass
+class Reply:
+    """One message to send: text, inline choices, or a reply keyboard (never both).
+
+    A venue pin is sent just before the text; a document just after it.
+    """
+
+    text: str
+    buttons: list[list[Button]] = field(default_factory=list)
+    keyboard: Keyboard | None = None
+    keyboard_label: str = ""
+    venue: Venue | None = None
+    document: Document | None = None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message to another person than the one chatting, rendered in their language and queued
+    by the router (services/chat) in the same transaction as the change it tells of."""
+
+    recipient: Donor
+    message: Callable[[Donor], Reply]
+    kind: str
+    author: str
+
+
+@dataclass
+class Outcome:
+    """Everything a handler must render for one incoming event."""
+
+    replies: list[Reply] = field(default_factory=list)
+    toast: str | None = None  # short notice on a tapped button
+    menu_locale: str | None = None  # the person switched language: localise their command menu
+    notices: list[Notice] = field(default_factory=list)  # to other people, queued by the router
+
+    def add(self, *replies: Reply) -> Outcome:
+        """Append replies, returning self for chaining."""
+        self.replies.extend(replies)
+        return self

@@ -1,0 +1,58 @@
+"""Human names for stored codes, in the current locale."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from babel.numbers import format_decimal
+
+from services.core.i18n import _, get_locale
+from services.core.validation import format_vn_phone
+
+SEXES = ("male", "female")
+BLOOD_GROUPS = ("A+", "A-", "B+", "B-", "AB+", "AB-", "O+", "O-")
+UNKNOWN_BLOOD_GROUP = "unknown"
+DONATION_KINDS = ("whole_blood", "platelets", "plasma")
+NEVER_DONATED = "never"
+
+
+def sex_label(code: str | None) -> str:
+    """Male / Female."""
+    return {"male": _("Male"), "female": _("Female")}.get(code or "", "—")
+
+
+def blood_group_label(code: str | None) -> str:
+    """O+ … or "I don't know"."""
+    if code == UNKNOWN_BLOOD_GROUP:
+        return _("I don't know")
+    return code or "—"
+
+
+def donation_kind_label(code: str | None) -> str:
+    """Whole blood / platelets / plasma / never."""
+    return {
+        "whole_blood": _("Whole blood"),
+        "platelets": _("Platelets (apheresis)"),
+        "plasma": _("Plasma (apheresis)"),
+        NEVER_DONATED: _("Never donated"),
+    }.get(code or "", "—")
+
+
+def number_label(value: float) -> str:
+    """A number as the reader's language writes it: 48,5 in Vietnamese, 48.5 in English; 60, not 60.0."""
+    return format_decimal(value, format="#,##0.##", locale=get_locale())
+
+
+def date_label(value: date | None) -> str:
+    """dd/mm/yyyy, as dates are written in Vietnam."""
+    return value.strftime("%d/%m/%Y") if value else "—"
+
+
+def phone_label(e164: str | None) -> str:
+    """0912 345 678."""
+    return format_vn_phone(e164) if e164 else "—"
+
+
+def language_label(locale: str) -> str:
+    """Each language in its own name."""
+    return {"vi": "Tiếng Việt", "en": "English"}.get(locale, locale)

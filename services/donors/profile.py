@@ -1,0 +1,31 @@
+"""The profile card: what the bot holds about a person, with a button per field."""
+
+from __future__ import annotations
+
+from models import Donor
+from services.conversation.dialog import Button, Reply
+from services.core.i18n import _
+from services.core.labels import language_label
+from services.donors import questions
+
+
+def profile_card(donor: Donor, title: str | None = None) -> Reply:
+    """The profile with a button per field, language and deletion."""
+    status = (
+        _("Messages: off (send /start to turn them on)") if donor.is_stopped else _("Messages: on")
+    )
+    lines = [
+        title or _("Your profile:"),
+        "",
+        *questions.profile_lines(donor),
+        _("🌐 Language: {value}").format(value=language_label(donor.locale)),
+        status,
+    ]
+    buttons = [
+        *questions.edit_buttons(),
+        [
+            Button(_("🌐 Language"), "menu:language"),
+            Button(_("🗑 Delete my data"), "forget:ask"),
+        ],
+    ]
+    return Reply("\n".join(lines), buttons)

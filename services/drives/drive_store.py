@@ -1,0 +1,296 @@
+"""Drives: creating, listing for a donor, seats, sign-ups with a waiting list, calendar files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import case, func, literal
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import Donor, Drive, DriveBase, DriveWard, Follow, Signup
+from models.types import utcnow
+
+CONFIRMED = "confirmed"
+WAITING = "waiting"
+CANCELLED = "cancelled"
+PUBLISHED = "published"
+DRAFT = "draft"
+
+# The national campaign calendar (vn-donation-rules.md §6); "other" is typed by the leader.
+CAMPAIGNS = (
+    "chu_nhat_do",
+    "xuan_hong",
+    "ngay_toan_dan",
+    "ngay_quoc_te",
+    "hanh_trinh_do",
+    "giot_hong_tri_an",
+)
+
+
+async def create_drive(
+    session: AsyncSession, fields: DriveBase, ward_codes: list[str], created_by: str
+) -> Drive:
+    """A new drive in draft, with the wards it serves."""
+    drive = Drive.model_validate(fields, update={"created_by": created_by, "status": DRAFT})
+    session.add(drive)
+    await session.flush()
+    assert drive.id is not None
+    for code in dict.fromkeys(ward_codes):
+        session.add(DriveWard(drive_id=drive.id, ward_code=code))
+    return drive
+
+
+async def get_drive(session: AsyncSession, drive_id: int) -> Drive | None:
+    """A drive by id."""
+    return await session.get(Drive, drive_id)
+
+
+async def drive_wards(session: AsyncSession, drive_id: int) -> list[str]:
+    """The ward codes a drive serves."""
+    result = await session.exec(
+        select(DriveWard.ward_code).where(col(DriveWard.drive_id) == drive_id)
+    )
+    return list(result.all())
+
+
+async def lock_drive(session: AsyncSession, drive_id: int) -> Drive | None:
+    """The drive row, locked for this transaction (seat counting must not race)."""
+    result = await session.exec(select(Drive).where(col(Drive.id) == drive_id).with_for_update())
+    return result.first()
+
+
+async def count_signups(session: AsyncSession, drive_id: int, status: str) -> int:
+    """How many sign-ups of a status a drive has."""
+    result = await session.exec(
+        select(func.count())
+        .select_from(Signup)
+        .where(col(Signup.drive_id) == drive_id, col(Signup.status) == status)
+    )
+    return int(result.one())
+
+
+async def seats_left(session: AsyncSession, drive: Drive) -> int:
+    """Capacity minus confirmed sign-ups."""
+    assert drive.id is not None
+    return max(0, drive.capacity - await count_signups(session, drive.id, CONFIRMED))
+
+
+async def get_signup(session: AsyncSession, drive_id: int, donor_id: int) -> Signup | None:
+    """A donor's sign-up at a drive, in any status."""
+    result = await session.exec(
+        select(Signup).where(col(Signup.drive_id) == drive_id, col(Signup.donor_id) == donor_id)
+    )
+    return result.first()
+
+
+@dataclass(frozen=True)
+class SignupResult:
+    """What happened when a donor tapped "sign up"."""
+
+    status: str  # confirmed | waiting | already_confirmed | already_waiting | closed
+    drive: Drive | None
+
+
+async def sign_up(
+    session: AsyncSession,
+    drive_id: int,
+    donor: Donor,
+    *,
+    waitlist: bool,
+    now: datetime | None = None,
+) -> SignupResult:
+    """Take a seat, or join the waiting list when full and `waitlist` is asked for."""
+    now = now or utcnow()
+    drive = await lock_drive(session, drive_id)
+    if drive is None or drive.status != PUBLISHED or drive.ends_at <= now:
+        return SignupResult("closed", drive)
+    assert donor.id is not None
+    existing = await get_signup(session, drive_id, donor.id)
+    if existing is not None and existing.status == CONFIRMED:
+        return SignupResult("already_confirmed", drive)
+    if existing is not None and existing.status == WAITING:
+        return SignupResult("already_waiting", drive)
+    free = await seats_left(session, drive)
+    if free <= 0 and not waitlist:
+        return SignupResult("full", drive)
+    status = CONFIRMED if free > 0 else WAITING
+    if existing is None:
+        session.add(
+            Signup(
+                drive_id=drive_id, donor_id=donor.id, status=status, created_at=now, updated_at=now
+            )
+        )
+    else:
+        existing.status, existing.created_at, existing.updated_at = status, now, now
+    return SignupResult(status, drive)
+
+
+async def cancel_signup(
+    session: AsyncSession, drive_id: int, donor_id: int, now: datetime | None = None
+) -> tuple[bool, Signup | None]:
+    """Cancel a sign-up; a freed seat goes to the first on the waiting list (returned)."""
+    now = now or utcnow()
+    drive = await lock_drive(session, drive_id)
+    signup = await get_signup(session, drive_id, donor_id)
+    if drive is None or signup is None or signup.status == CANCELLED:
+        return False, None
+    freed = signup.status == CONFIRMED
+    signup.status, signup.updated_at = CANCELLED, now
+    promoted = await promote_waiting(session, drive, now) if freed else []
+    return True, (promoted[0] if promoted else None)
+
+
+async def promote_waiting(
+    session: AsyncSession, drive: Drive, now: datetime | None = None
+) -> list[Signup]:
+    """Give free seats to the waiting list, first come first served (caller locked the drive)."""
+    assert drive.id is not None
+    if drive.status != PUBLISHED:
+        return []
+    await session.flush()
+    free = await seats_left(session, drive)
+    if free <= 0:
+        return []
+    result = await session.exec(
+        select(Signup)
+        .where(col(Signup.drive_id) == drive.id, col(Signup.status) == WAITING)
+        .order_by(col(Signup.created_at), col(Signup.id))
+        .limit(free)
+    )
+    promoted = list(result.all())
+    for signup in promoted:
+        signup.status, signup.updated_at = CONFIRMED, now or utcnow()
+    return promoted
+
+
+async def upcoming_for(
+    session: AsyncSession, donor: Donor, now: datetime, offset: int = 0, limit: int = 3
+) -> tuple[list[Drive], bool]:
+    """Published drives not yet over: those serving the donor's followed wards first, then
+    the rest of their province; soonest first. Returns a page and whether more follow."""
+    followed = select(Follow.ward_code).where(col(Follow.donor_id) == donor.id)
+    own_wards = {donor.ward_code} if donor.ward_code else set()
+    in_my_wards = (
+        select(DriveWard.drive_id)
+        .where(col(DriveWard.ward_code).in_(followed) | col(DriveWard.ward_code).in_(own_wards))
+        .scalar_subquery()
+    )
+    provinces = select(Follow.province_code).where(col(Follow.donor_id) == donor.id)
+    rank = case((col(Drive.id).in_(in_my_wards), literal(0)), else_=literal(1))
+    query = (
+        select(Drive)
+        .where(
+            col(Drive.status) == PUBLISHED,
+            col(Drive.ends_at) > now,
+            col(Drive.id).in_(in_my_wards)
+            | (col(Drive.province_code) == (donor.province_code or ""))
+            | col(Drive.province_code).in_(provinces),
+        )
+        .order_by(rank, col(Drive.starts_at), col(Drive.id))
+        .offset(offset)
+        .limit(limit + 1)
+    )
+    drives = list((await session.exec(query)).all())
+    return drives[:limit], len(drives) > limit
+
+
+async def drives_by(session: AsyncSession, created_by: str, now: datetime) -> list[Drive]:
+    """A leader's drives not yet over (for editing and cancelling)."""
+    result = await session.exec(
+        select(Drive)
+        .where(
+            col(Drive.created_by) == created_by,
+            col(Drive.ends_at) > now,
+            col(Drive.status) != CANCELLED,
+        )
+        .order_by(col(Drive.starts_at))
+    )
+    return list(result.all())
+
+
+async def signed_up_donors(session: AsyncSession, drive_id: int) -> list[Donor]:
+    """Donors with a seat or on the waiting list (told of changes and cancellation)."""
+    result = await session.exec(
+        select(Donor)
+        .join(Signup, col(Signup.donor_id) == col(Donor.id))
+        .where(col(Signup.drive_id) == drive_id, col(Signup.status).in_([CONFIRMED, WAITING]))
+    )
+    return list(result.all())
+
+
+async def signed_up_with_status(session: AsyncSession, drive_id: int) -> list[tuple[Donor, str]]:
+    """Donors with a seat or on the waiting list, and which of the two."""
+    result = await session.exec(
+        select(Donor, Signup.status)
+        .join(Signup, col(Signup.donor_id) == col(Donor.id))
+        .where(col(Signup.drive_id) == drive_id, col(Signup.status).in_([CONFIRMED, WAITING]))
+        .order_by(col(Donor.id))
+    )
+    return [(donor, status) for donor, status in result.all()]
+
+
+def ics_file(drive: Drive, title: str, description: str) -> bytes:
+    """An iCalendar event for the drive (RFC 5545), times in UTC."""
+
+    def stamp(moment: datetime) -> str:
+        return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+    def escape(text: str) -> str:
+        return (
+            text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+        )
+
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//hienmau-bot//drives//VI",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        "BEGIN:VEVENT",
+        f"UID:drive-{drive.id}@hienmau-bot",
+        # A changed drive keeps its UID and gets a higher SEQUENCE, so calendars update the
+        # event they already hold instead of adding a second one (RFC 5545 §3.8.7.4).
+        f"SEQUENCE:{_sequence(drive)}",
+        f"DTSTAMP:{stamp(utcnow())}",
+        f"DTSTART:{stamp(drive.starts_at)}",
+        f"DTEND:{stamp(drive.ends_at)}",
+        f"SUMMARY:{escape(title)}",
+        f"LOCATION:{escape(drive.venue_name + ', ' + drive.address)}",
+        f"DESCRIPTION:{escape(description)}",
+    ]
+    if drive.latitude is not None and drive.longitude is not None:
+        lines.append(f"GEO:{drive.latitude:.6f};{drive.longitude:.6f}")
+    lines += [
+        "BEGIN:VALARM",
+        "ACTION:DISPLAY",
+        "DESCRIPTION:" + escape(title),
+        "TRIGGER:-PT12H",
+        "END:VALARM",
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
+    return ("\r\n".join(_fold(line) for line in lines) + "\r\n").encode("utf-8")
+
+
+def _sequence(drive: Drive) -> int:
+    """The event's revision: seconds between creation and the last change (grows with each)."""
+    return max(0, int((drive.updated_at - drive.created_at).total_seconds()))
+
+
+def _fold(line: str) -> str:
+    """Fold content lines at 75 octets as RFC 5545 asks."""
+    data = line.encode("utf-8")
+    if len(data) <= 75:
+        return line
+    parts: list[str] = []
+    current = b""
+    for char in line:
+        encoded = char.encode("utf-8")
+        if len(current) + len(encoded) > (75 if not parts else 74):
+            parts.append(current.decode("utf-8"))
+            current = b""
+        current += encoded
+    parts.append(current.decode("utf-8"))
+    return "\r\n ".join(parts)

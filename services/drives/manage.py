@@ -1,0 +1,326 @@
+"""/mydrives: a leader changes or cancels a drive; everyone signed up is told."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import col, select
+
+from models import Donor, Drive
+from models.types import utcnow
+from services.conversation.dialog import Button, Reply
+from services.conversation.flow import Flow, Turn
+from services.core.i18n import _, ngettext
+from services.core.validation import InputError
+from services.drives import drive_store
+from services.drives.fields import drive_day, drive_hours, positive_count, short_text
+from services.drives.views import (
+    change_notice,
+    changed_fields,
+    drive_snapshot,
+    drive_text,
+    seat_freed_notice,
+)
+from services.outreach import notify
+from services.roles import access
+from services.roles.admin import refuse
+
+EDIT_DRIVE = "editdrive"
+FIELDS = ("day", "hours", "venue", "address", "collector", "target", "capacity")
+
+
+class ManageDriveFlow(Flow):
+    """Pick a drive, pick a field, type the new value; or cancel the drive."""
+
+    name = EDIT_DRIVE
+    prefixes = ("md",)
+
+    def takes_free_text(self, step: str) -> bool:
+        """A leader's texts (venue, notice, …) may hold a question mark: they are answers."""
+        return True
+
+    def __init__(self, tz: ZoneInfo, admin_ids: frozenset[str]) -> None:
+        self.tz = tz
+        self.admin_ids = admin_ids
+
+    async def actor(self, t: Turn) -> access.Actor:
+        """The person's roles."""
+        return await access.load_actor(
+            t.session, t.sender.channel, t.sender.external_id, self.admin_ids
+        )
+
+    async def overview(self, t: Turn) -> list[Reply]:
+        """The upcoming drives the person may change."""
+        actor = await self.actor(t)
+        if not actor.is_privileged:
+            return [refuse(access.Action.EDIT_DRIVE)]
+        query = select(Drive).where(
+            col(Drive.ends_at) > utcnow(), col(Drive.status) == drive_store.PUBLISHED
+        )
+        provinces = access.provinces_in_scope(actor)
+        if provinces is not None:
+            query = query.where(col(Drive.province_code).in_(provinces))
+        drives = (await t.session.exec(query.order_by(col(Drive.starts_at)).limit(20))).all()
+        replies = []
+        for drive in drives:
+            wards = await drive_store.drive_wards(t.session, drive.id or 0)
+            if not access.allowed(actor, access.Action.EDIT_DRIVE, drive.province_code, wards):
+                continue
+            confirmed = await drive_store.count_signups(t.session, drive.id or 0, drive_store.CONFIRMED)
+            waiting = await drive_store.count_signups(t.session, drive.id or 0, drive_store.WAITING)
+            text = (
+                drive_text(drive, wards, self.tz, None)
+                + "\n"
+                + _("👥 Signed up: {confirmed}/{capacity}, waiting: {waiting}").format(
+                    confirmed=confirmed, capacity=drive.capacity, waiting=waiting
+                )
+            )
+            buttons = [
+                [
+                    Button(_("✏️ Change"), f"md:edit:{drive.id}"),
+                    Button(_("❌ Cancel the drive"), f"md:cancel:{drive.id}"),
+                ]
+            ]
+            replies.append(Reply(text, buttons))
+        if not replies:
+            return [Reply(_("You have no upcoming drive to manage. /newdrive creates one."))]
+        return replies
+
+    async def choice(self, t: Turn, data: str) -> list[Reply]:
+        """The buttons of /mydrives (they work without an open flow)."""
+        parts = data.split(":")
+        action = parts[1] if len(parts) > 1 else ""
+        # ASCII digits only, bounded: forged data ("md:x:²", 10**30) is refused, not a traceback.
+        drive_id = int(parts[2]) if len(parts) > 2 and re.fullmatch(r"[0-9]{1,9}", parts[2]) else 0
+        if action == "keep":
+            return [Reply(_("The drive stays as it is."))]
+        drive, wards, actor = await self._allowed_drive(t, drive_id)
+        if drive is None:
+            return (
+                [refuse(access.Action.EDIT_DRIVE)]
+                if actor is not None
+                else [
+                    Reply(
+                        _("This drive does not exist (any more). /drives lists the upcoming ones.")
+                    )
+                ]
+            )
+        if action == "edit":
+            labels = {
+                "day": _("Day"),
+                "hours": _("Hours"),
+                "venue": _("Venue"),
+                "address": _("Address"),
+                "collector": _("Collector"),
+                "target": _("Target"),
+                "capacity": _("Seats"),
+            }
+            rows = [[Button(labels[f], f"md:field:{drive_id}:{f}")] for f in FIELDS]
+            return [Reply(_("What do you want to change?"), rows)]
+        if action == "field" and len(parts) == 4 and parts[3] in FIELDS:
+            await t.goto(EDIT_DRIVE, parts[3], {"drive": drive_id})
+            return [self._question(parts[3])]
+        if action == "cancel":
+            buttons = [
+                [Button(_("❌ Yes, cancel it and tell everyone"), f"md:cancelyes:{drive_id}")],
+                [Button(_("No, keep it"), "md:keep")],
+            ]
+            return [Reply(_("Cancel this drive? Everyone signed up will be told."), buttons)]
+        if action == "cancelyes":
+            return await self._cancel_drive(t, drive, wards, actor)
+        return [Reply(_("Please use the buttons above."))]
+
+    async def _allowed_drive(
+        self, t: Turn, drive_id: int
+    ) -> tuple[Drive | None, list[str], access.Actor | None]:
+        """The drive, if it exists, is upcoming, and is within the person's scope."""
+        drive = await drive_store.lock_drive(t.session, drive_id)
+        if drive is None or drive.status != drive_store.PUBLISHED:
+            return None, [], None
+        actor = await self.actor(t)
+        wards = await drive_store.drive_wards(t.session, drive_id)
+        if not access.allowed(actor, access.Action.EDIT_DRIVE, drive.province_code, wards):
+            return None, wards, actor
+        return drive, wards, actor
+
+    def _question(self, field: str) -> Reply:
+        """The question for a field."""
+        questions = {
+            "day": _("New day? (e.g. 14/12/2026)"),
+            "hours": _("New hours? (e.g. 7:30-11:30)"),
+            "venue": _("New venue name?"),
+            "address": _("New address?"),
+            "collector": _("Which hospital or blood centre collects the blood?"),
+            "target": _("New target, in units of blood?"),
+            "capacity": _("How many seats?"),
+        }
+        return Reply(questions[field])
+
+    async def prompt(self, t: Turn) -> list[Reply]:
+        """Ask again."""
+        assert t.state is not None
+        return [self._question(t.state.step)]
+
+    async def on_text(self, t: Turn, text: str) -> list[Reply]:
+        """Check the new value, save it, tell everyone signed up."""
+        assert t.state is not None
+        field = t.state.step
+        drive, wards, actor = await self._allowed_drive(t, int(t.data.get("drive", 0)))
+        if drive is None or actor is None:
+            await t.close()
+            return [refuse(access.Action.EDIT_DRIVE)]
+        try:
+            changes = self._parse(field, text, drive, t.today)
+            if field == "capacity":
+                confirmed = await drive_store.count_signups(t.session, drive.id or 0, drive_store.CONFIRMED)
+                if changes["capacity"] < confirmed:
+                    raise InputError(
+                        ngettext(
+                            "{n} person already has a seat: the capacity cannot be lower.",
+                            "{n} people already have a seat: the capacity cannot be lower.",
+                            confirmed,
+                        ).format(n=confirmed)
+                    )
+        except InputError as error:
+            return [Reply(str(error)), self._question(field)]
+        before = drive_snapshot(drive)
+        for name, value in changes.items():
+            setattr(drive, name, value)
+        drive.updated_at = utcnow()
+        promoted = await drive_store.promote_waiting(t.session, drive) if field == "capacity" else []
+        await access.audit(
+            t.session,
+            actor,
+            "edit_drive",
+            access.scope_label(drive.province_code, wards),
+            drive_id=drive.id,
+            field=field,
+        )
+        told = (
+            await self._tell_changes(t, drive, wards, before)
+            if changed_fields(before, drive)
+            else 0
+        )
+        for signup in promoted:
+            await notify.notify_donors(
+                t.session,
+                [signup.donor_id],
+                lambda _donor: seat_freed_notice(drive, wards, self.tz),
+                kind="seat_freed",
+                author="system",
+                drive_id=drive.id,
+            )
+        await t.close()
+        saved = ngettext(
+            "Saved. {n} person signed up was told.", "Saved. {n} people signed up were told.", told
+        ).format(n=told)
+        return [Reply(saved)]
+
+    def _parse(self, field: str, text: str, drive: Drive, today: date) -> dict[str, Any]:
+        """The new value(s) for a field."""
+        local_start, local_end = (
+            drive.starts_at.astimezone(self.tz),
+            drive.ends_at.astimezone(self.tz),
+        )
+        if field == "day":
+            day = drive_day(text, today)
+            starts = datetime.combine(day, local_start.time(), self.tz)
+            if starts <= utcnow():
+                raise InputError(
+                    _("That start time has already passed. Please give a later time or day.")
+                )
+            return {
+                "starts_at": starts,
+                "ends_at": datetime.combine(day, local_end.time(), self.tz),
+            }
+        if field == "hours":
+            starts, ends = drive_hours(text, local_start.date(), self.tz, utcnow())
+            return {"starts_at": starts, "ends_at": ends}
+        if field in ("venue", "collector"):
+            return {"venue_name" if field == "venue" else "collector": short_text(text, 200)}
+        if field == "address":
+            return {"address": short_text(text, 300)}
+        return {"target_units" if field == "target" else "capacity": positive_count(text)}
+
+    async def _cancel_drive(
+        self, t: Turn, drive: Drive, wards: list[str], actor: access.Actor | None
+    ) -> list[Reply]:
+        """Cancel, audit, tell everyone signed up."""
+        assert actor is not None
+        drive.status, drive.updated_at = "cancelled", utcnow()
+        await access.audit(
+            t.session,
+            actor,
+            "cancel_drive",
+            access.scope_label(drive.province_code, wards),
+            drive_id=drive.id,
+        )
+        told = await self._tell_signups(t, drive, wards, _cancelled_intro)
+        return [
+            Reply(
+                ngettext(
+                    "The drive is cancelled. {n} person signed up was told.",
+                    "The drive is cancelled. {n} people signed up were told.",
+                    told,
+                ).format(n=told)
+            )
+        ]
+
+    async def _tell_signups(self, t: Turn, drive: Drive, wards: list[str], intro: Any) -> int:
+        """Queue the news to everyone with a seat or on the waiting list."""
+        donors = await drive_store.signed_up_donors(t.session, drive.id or 0)
+        if not donors:
+            return 0
+
+        def message(_donor: object) -> Reply:
+            """The news, in each person's language."""
+            return Reply(intro() + "\n\n" + drive_text(drive, wards, self.tz, None))
+
+        broadcast = await notify.queue(
+            t.session, donors, message, kind="drive_change", author="system", drive_id=drive.id
+        )
+        return broadcast.total
+
+    async def _tell_changes(
+        self, t: Turn, drive: Drive, wards: list[str], before: dict[str, Any]
+    ) -> int:
+        """Queue what changed (old → new) to everyone signed up; seat holders get the new
+        calendar file when the time or place moved."""
+        signed = await drive_store.signed_up_with_status(t.session, drive.id or 0)
+        if not signed:
+            return 0
+        status = {donor.id: state for donor, state in signed}
+
+        def message(donor: Donor) -> Reply:
+            """The news, in each person's language."""
+            return change_notice(before, drive, wards, self.tz, status.get(donor.id, ""))
+
+        broadcast = await notify.queue(
+            t.session,
+            [donor for donor, _state in signed],
+            message,
+            kind="drive_change",
+            author="system",
+            drive_id=drive.id,
+        )
+        return broadcast.total
+
+    async def on_back(self, t: Turn) -> list[Reply]:
+        """Leave the change."""
+        await t.close()
+        return [Reply(_("Nothing changed."))]
+
+    async def on_cancel(self, t: Turn) -> str:
+        """Leave the change."""
+        await t.close()
+        return _("Nothing changed.")
+
+
+def _cancelled_intro() -> str:
+    """Heading of a cancellation notice."""
+    return _(
+        "❌ A drive you signed up for is cancelled. We are sorry; we will tell you about the next one."
+    )

@@ -1,0 +1,74 @@
+"""The rules of services/eligibility applied to what a donor's profile holds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from models import Donor
+from services.core.labels import DONATION_KINDS
+from services.eligibility.rules import (
+    Answers,
+    Donation,
+    DonationKind,
+    Effect,
+    Profile,
+    Reason,
+    RuleOptions,
+    Sex,
+    assess,
+)
+
+
+def profile_of(donor: Donor, weight_kg: float | None = None) -> Profile:
+    """Birth date, sex and the last donation, as the rules expect them."""
+    donations = []
+    if donor.last_donation_kind in DONATION_KINDS and donor.last_donation_date is not None:
+        donations.append(Donation(donor.last_donation_date, DonationKind(donor.last_donation_kind)))
+    sex = Sex(donor.sex) if donor.sex in ("male", "female") else None
+    return Profile(donor.date_of_birth, sex, weight_kg, tuple(donations))
+
+
+@dataclass(frozen=True, slots=True)
+class DayVerdict:
+    """Whether what the bot knows lets a donor give on a given day, and if not, from when and why.
+
+    Either `reason` (a rule applied to the profile: the last donation, age) or `saved_code` (the
+    "deferred until" date kept from an eligibility check, e.g. after a tattoo) explains a refusal.
+    """
+
+    day: date
+    earliest: date | None  # None: no date can be given (over the age limit)
+    reason: Reason | None = None
+    saved_code: str | None = None
+
+    @property
+    def allowed(self) -> bool:
+        """The rules known to the bot allow a donation on `day` (the screening still decides)."""
+        return self.earliest is not None and self.earliest <= self.day
+
+
+def eligibility_on(
+    donor: Donor,
+    day: date,
+    kind: DonationKind = DonationKind.WHOLE_BLOOD,
+    options: RuleOptions | None = None,
+) -> DayVerdict:
+    """The profile's rules (age, the interval after the last donation's kind) and the saved
+    deferral, checked on `day` for a donation of `kind`."""
+    verdict = assess(profile_of(donor), Answers(kind=kind), day, options)
+    blocking = [r for r in verdict.reasons if r.effect in (Effect.PERMANENT, Effect.OPEN)]
+    if blocking:
+        return DayVerdict(day, None, blocking[0])
+    dated = [r for r in verdict.reasons if r.effect is Effect.DEFER and r.until is not None]
+    reason = max(dated, key=lambda r: r.until or day) if dated else None
+    earliest = reason.until if reason is not None and reason.until is not None else day
+    saved = donor.deferred_until
+    if saved is not None and saved > earliest:
+        return DayVerdict(day, saved, None, donor.deferral_code or "")
+    return DayVerdict(day, earliest, reason)
+
+
+def may_give_now(donor: Donor, today: date, options: RuleOptions | None = None) -> bool:
+    """Age and interval allow whole blood today, and no saved deferral is still running."""
+    return eligibility_on(donor, today, DonationKind.WHOLE_BLOOD, options).allowed

@@ -1,1 +1,0 @@
-"""Multi-step conversations (registration, eligibility check, …), one module each."""

@@ -1,0 +1,353 @@
+"""The outbox: recipients are written to the database before anything is sent.
+
+A sender (scheduler/sender.py) works through the due rows. Each row goes pending → sending → sent
+(or failed / blocked); "sending" is committed before the call to the chat platform and "sent" after
+it, so after a crash the rows still "sending" are exactly the messages that were in flight.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case, func, insert, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import Broadcast, Donor, OutboxMessage
+from models.types import utcnow
+from services.conversation.dialog import Document
+
+# Give up on a message after this many transient failures (network errors, 5xx).
+MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One rendered message for one chat."""
+
+    donor_id: int | None
+    chat_id: str
+    text: str
+    buttons: list[list[dict[str, str]]] = field(default_factory=list)
+    document: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Counts of one broadcast's messages by status."""
+
+    total: int
+    sent: int
+    failed: int
+    blocked: int
+    pending: int
+
+    @property
+    def done(self) -> int:
+        """Messages that reached a final state."""
+        return self.sent + self.failed + self.blocked
+
+
+# Set in a row's document once its text went out, so a retry sends only the file.
+TEXT_SENT = "text_sent"
+
+
+def document_payload(document: Document) -> dict[str, Any]:
+    """A file as the outbox row's JSON keeps it (the bytes in base64)."""
+    return {
+        "filename": document.filename,
+        "mime_type": document.mime_type,
+        "content_b64": base64.b64encode(document.content).decode("ascii"),
+    }
+
+
+def document_from_payload(payload: dict[str, Any] | None) -> Document | None:
+    """The file of an outbox row, if it has one (None for a malformed payload)."""
+    if not payload or "content_b64" not in payload:
+        return None
+    try:
+        content = base64.b64decode(str(payload["content_b64"]), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return Document(
+        str(payload.get("filename") or "file"),
+        content,
+        str(payload.get("mime_type") or "application/octet-stream"),
+    )
+
+
+def quiet_hours_not_before(
+    now_utc: datetime, tz: ZoneInfo, start: time, end: time, urgent: bool = False
+) -> datetime:
+    """The earliest moment a non-urgent message may go: now, or the end of the quiet hours."""
+    if urgent or start == end:
+        return now_utc
+    local = now_utc.astimezone(tz)
+    here = local.time()
+    # Quiet hours may cross midnight, e.g. 21:00–07:00.
+    quiet = start <= here < end if start < end else here >= start or here < end
+    if not quiet:
+        return now_utc
+    wake = datetime.combine(local.date(), end, tzinfo=tz)
+    if wake <= local:
+        wake += timedelta(days=1)
+    return wake.astimezone(UTC)
+
+
+async def create_broadcast(
+    session: AsyncSession,
+    kind: str,
+    author: str,
+    scope: str = "",
+    *,
+    drive_id: int | None = None,
+    progress_chat_id: str | None = None,
+) -> Broadcast:
+    """Create the broadcast row its messages hang on."""
+    broadcast = Broadcast(
+        kind=kind,
+        author=author,
+        scope=scope[:200],
+        drive_id=drive_id,
+        progress_chat_id=progress_chat_id,
+    )
+    session.add(broadcast)
+    await session.flush()
+    return broadcast
+
+
+async def enqueue(
+    session: AsyncSession,
+    broadcast: Broadcast,
+    recipients: Iterable[Recipient],
+    not_before: datetime,
+) -> int:
+    """Write one pending row per distinct chat; returns how many were queued."""
+    assert broadcast.id is not None
+    seen: set[str] = set()
+    rows: list[dict[str, Any]] = []
+    for r in recipients:
+        if r.chat_id in seen:
+            continue
+        seen.add(r.chat_id)
+        rows.append(
+            {
+                "broadcast_id": broadcast.id,
+                "donor_id": r.donor_id,
+                "chat_id": r.chat_id,
+                "text": r.text,
+                "buttons": r.buttons,
+                "document": r.document,
+                "status": "pending",
+                "attempts": 0,
+                "not_before": not_before,
+            }
+        )
+    # Bulk inserts in slices keep a 100,000-follower announcement within parameter limits.
+    for start in range(0, len(rows), 2000):
+        await session.exec(insert(OutboxMessage), params=rows[start : start + 2000])
+    broadcast.total += len(rows)
+    if not rows:
+        broadcast.status = "done"
+        broadcast.finished_at = utcnow()
+    session.add(broadcast)
+    await session.flush()
+    return len(rows)
+
+
+async def recover_in_flight(session: AsyncSession) -> int:
+    """After a crash: put the messages that were in flight back in the queue; returns how many.
+
+    Telegram has no idempotency key, so each of them may reach its chat a second time.
+    """
+    result = await session.exec(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.status) == "sending")
+        .values(status="pending", error="in flight at a restart")
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def due(
+    session: AsyncSession, now: datetime, limit: int, chat_ids: Iterable[str] | None = None
+) -> list[OutboxMessage]:
+    """The oldest due pending messages (not yet claimed: see `claim`).
+
+    With `chat_ids`, only those chats' messages: a console delivers to its own person only."""
+    statement = select(OutboxMessage).where(
+        col(OutboxMessage.status) == "pending", col(OutboxMessage.not_before) <= now
+    )
+    if chat_ids is not None:
+        statement = statement.where(col(OutboxMessage.chat_id).in_(list(chat_ids)))
+    statement = statement.order_by(col(OutboxMessage.not_before), col(OutboxMessage.id)).limit(
+        limit
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def claim(session: AsyncSession, message_id: int) -> bool:
+    """Mark one message "sending" if it is still pending; False when someone else took it.
+
+    The conditional update makes the claim atomic, so several senders (several processes on
+    PostgreSQL) never send the same row twice.
+    """
+    result = await session.exec(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.status) == "pending")
+        .values(status="sending")
+    )
+    return int(getattr(result, "rowcount", 0) or 0) == 1
+
+
+async def cancel_pending_for(session: AsyncSession, donor_id: int) -> None:
+    """The person sent /stop: what is still queued for them is not sent."""
+    await session.exec(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.donor_id) == donor_id, col(OutboxMessage.status) == "pending")
+        .values(status="blocked", error="recipient stopped")
+    )
+
+
+async def next_due_at(session: AsyncSession) -> datetime | None:
+    """When the earliest pending message becomes due, if any."""
+    result = await session.exec(
+        select(func.min(OutboxMessage.not_before)).where(col(OutboxMessage.status) == "pending")
+    )
+    return result.one()
+
+
+async def set_status(
+    session: AsyncSession,
+    message_ids: Sequence[int],
+    status: str,
+    *,
+    error: str | None = None,
+    sent_at: datetime | None = None,
+) -> None:
+    """Move messages to a status (no commit: the caller decides the transaction)."""
+    if not message_ids:
+        return
+    values: dict[str, Any] = {"status": status}
+    if error is not None:
+        values["error"] = error[:200]
+    if sent_at is not None:
+        values["sent_at"] = sent_at
+    await session.exec(
+        update(OutboxMessage).where(col(OutboxMessage.id).in_(list(message_ids))).values(**values)
+    )
+
+
+async def retry_later(
+    session: AsyncSession, message: OutboxMessage, delay: timedelta, error: str, count: bool
+) -> bool:
+    """Put a message back in the queue after a delay; False when it has failed too often."""
+    attempts = message.attempts + (1 if count else 0)
+    if attempts >= MAX_ATTEMPTS:
+        await session.exec(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id) == message.id)
+            .values(status="failed", attempts=attempts, error=error[:200])
+        )
+        return False
+    await session.exec(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message.id)
+        .values(
+            status="pending",
+            attempts=attempts,
+            error=error[:200],
+            not_before=utcnow() + delay,
+        )
+    )
+    return True
+
+
+async def mark_blocked(session: AsyncSession, message: OutboxMessage, error: str) -> None:
+    """The person blocked the bot or left: stop messaging them until they send /start."""
+    await set_status(session, [message.id or 0], "blocked", error=error)
+    if message.donor_id is not None:
+        await session.exec(
+            update(Donor)
+            .where(col(Donor.id) == message.donor_id, col(Donor.stopped_at).is_(None))
+            .values(stopped_at=utcnow())
+        )
+        # Whatever else is queued for them would fail the same way.
+        await session.exec(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.donor_id) == message.donor_id,
+                col(OutboxMessage.status) == "pending",
+            )
+            .values(status="blocked", error="recipient stopped")
+        )
+
+
+async def progress(session: AsyncSession, broadcast_id: int) -> Progress:
+    """Count one broadcast's messages by status."""
+    result = await session.exec(
+        select(OutboxMessage.status, func.count())
+        .where(col(OutboxMessage.broadcast_id) == broadcast_id)
+        .group_by(OutboxMessage.status)
+    )
+    counts = {status: int(n) for status, n in result.all()}
+    total = sum(counts.values())
+    return Progress(
+        total=total,
+        sent=counts.get("sent", 0),
+        failed=counts.get("failed", 0),
+        blocked=counts.get("blocked", 0),
+        pending=counts.get("pending", 0) + counts.get("sending", 0),
+    )
+
+
+async def mark_text_sent(session: AsyncSession, message: OutboxMessage) -> None:
+    """The text reached the chat but its file did not: a retry must not repeat the text."""
+    if not message.document:
+        return
+    document = {**message.document, TEXT_SENT: True}
+    message.document = document
+    await session.exec(
+        update(OutboxMessage).where(col(OutboxMessage.id) == message.id).values(document=document)
+    )
+
+
+async def broadcasts_in_progress(
+    session: AsyncSession, now: datetime | None = None
+) -> list[Broadcast]:
+    """Broadcasts not yet finished, except those held back whole (quiet hours): their author
+    hears nothing until the first message is due, rather than a "0 sent" that does not move."""
+    running = list(
+        (await session.exec(select(Broadcast).where(col(Broadcast.status) != "done"))).all()
+    )
+    if not running:
+        return []
+    held = await session.exec(
+        select(OutboxMessage.broadcast_id)
+        .where(col(OutboxMessage.broadcast_id).in_([b.id for b in running]))
+        .group_by(col(OutboxMessage.broadcast_id))
+        .having(
+            func.min(OutboxMessage.not_before) > (now or utcnow()),
+            func.sum(case((col(OutboxMessage.status) != "pending", 1), else_=0)) == 0,
+        )
+    )
+    waiting = set(held.all())
+    return [b for b in running if b.id not in waiting]
+
+
+async def finish_if_done(session: AsyncSession, broadcast: Broadcast) -> Progress:
+    """Update a broadcast's status from its messages; returns its progress."""
+    assert broadcast.id is not None
+    state = await progress(session, broadcast.id)
+    if state.pending == 0 and broadcast.status != "done":
+        broadcast.status = "done"
+        broadcast.finished_at = utcnow()
+    elif state.done > 0 and broadcast.status == "queued":
+        broadcast.status = "sending"
+    session.add(broadcast)
+    return state

@@ -1,0 +1,57 @@
+"""How the sender reaches a chat platform, and the outcomes it must tell apart."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from services.conversation.dialog import Document
+
+
+class Blocked(Exception):
+    """The person blocked the bot or their account is gone: stop messaging them."""
+
+
+class RateLimited(Exception):
+    """The platform asked us to slow down for `retry_after` seconds."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+class Transient(Exception):
+    """A network error, timeout or server error: try again later."""
+
+
+class Rejected(Exception):
+    """The platform refused this message for good (chat not found, bad request)."""
+
+
+class DocumentNotSent(Exception):
+    """The text went out but the file after it did not; `outcome` says why (one of the above)."""
+
+    def __init__(self, outcome: Exception) -> None:
+        super().__init__(f"file not sent: {outcome}")
+        self.outcome = outcome
+
+
+class Transport(Protocol):
+    """Sends and edits plain messages with optional buttons (rows of {"label", "data"})."""
+
+    async def send(
+        self,
+        chat_id: str,
+        text: str,
+        buttons: list[list[dict[str, str]]],
+        document: Document | None = None,
+    ) -> int:
+        """Send a message, then its file if any; returns the message's id.
+
+        An empty text sends the file alone (its text went out before). When the text went out
+        and the file failed, raise DocumentNotSent wrapping the outcome.
+        """
+        ...
+
+    async def edit(self, chat_id: str, message_id: int, text: str) -> None:
+        """Replace a message's text."""
+        ...
