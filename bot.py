@@ -46,7 +46,7 @@ from models.database import Database
 from models.migrate import upgrade_database
 from scheduler.jobs import housekeeping
 from scheduler.sender import DEFAULT_IN_FLIGHT, DEFAULT_RATE, OutboxSender
-from services.chat import ChatService
+from services.chat import COMMANDS, ChatService
 from services.config import Settings, SettingsError, load_settings
 from services.core.log_privacy import configure_logging
 from services.knowledge import old_addresses
@@ -55,20 +55,6 @@ from services.knowledge.faq import default_index as load_faq
 log = logging.getLogger("bot")
 
 CONSOLE_TOKEN = "100000001:console"  # the console's fake Bot API accepts any well-formed token
-
-SERVICE_COMMANDS = (
-    "eligibility",
-    "drives",
-    "wards",
-    "newdrive",
-    "mydrives",
-    "broadcast",
-    "urgent",
-    "grant",
-    "revoke",
-    "roles",
-    "whoami",
-)
 
 NO_TOKEN_HELP = """\
 No Telegram bot token is set (TELEGRAM_BOT_TOKEN).
@@ -90,17 +76,9 @@ def register_handlers(app: Application) -> None:
     app.add_handler(TypeHandler(Update, groups.outside_private_chat), group=-1)
     # An edited message is never taken as an answer (nor as a command).
     app.add_handler(MessageHandler(filters.UpdateType.EDITED, messages.edited))
-    # 1. Commands.
-    app.add_handler(CommandHandler("start", commands.start))
-    app.add_handler(CommandHandler("help", commands.help_command))
-    app.add_handler(CommandHandler("profile", commands.profile))
-    app.add_handler(CommandHandler("language", commands.language))
-    app.add_handler(CommandHandler("stop", commands.stop))
-    app.add_handler(CommandHandler("forget", commands.forget))
-    app.add_handler(CommandHandler("back", commands.back))
-    app.add_handler(CommandHandler("cancel", commands.cancel))
-    # 2. Eligibility check, drives and wards (citizens), leader and staff tools, roles (checked in services/roles).
-    app.add_handler(CommandHandler(SERVICE_COMMANDS, commands.service_command))
+    # 1-2. Every command of the registry (citizens', leaders' and staff's; roles are checked in
+    # services/roles), declared once in services/chat.py.
+    app.add_handler(CommandHandler(COMMANDS.names(), commands.command))
     # 3. Tapped inline buttons.
     app.add_handler(CallbackQueryHandler(callbacks.button))
     # 4. Shared contact and location (registration steps).
@@ -233,7 +211,7 @@ async def run_telegram(settings: Settings) -> None:
             username = app.bot.username
             chat = rt.chat_service(lambda payload: f"https://t.me/{username}?start={payload}")
             app.bot_data["chat"] = chat
-            await set_default_commands(app.bot, settings.default_locale)
+            await set_default_commands(app.bot, COMMANDS, settings.default_locale)
             log.info("Bot @%s is running; Ctrl-C to stop", username)
             await rt.serve(chat, rt.outbox_sender(outgoing), poll(app, rt.stop))
 

@@ -12,7 +12,7 @@ import secrets
 import time as clock
 import unicodedata
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -21,6 +21,7 @@ from models import Donor
 from models.database import Database
 from models.types import utcnow
 from services.conversation import state_store
+from services.conversation.commands import CommandRegistry, Needs
 from services.conversation.dialog import Button, Keyboard, Outcome, Reply, Sender
 from services.conversation.flow import Flow, Turn
 from services.conversation.menus import help_text, main_menu
@@ -49,6 +50,9 @@ from services.reminders.eligible_again import remind
 from services.roles import access, admin, erasure
 
 DEEP_LINK = re.compile(r"^drive_(\d{1,9})$")
+# Every command, declared once on the method that answers it (below, in ChatService).
+COMMANDS = CommandRegistry()
+CommandAnswer = Callable[[Turn, list[str]], Awaitable[Outcome]]
 CITIZEN_BUTTONS = ("drives", "signup", "waitlist", "unsign", "unfollow", "follow", "remind")
 # Health answers of an abandoned flow are deleted after this long without activity.
 HEALTH_ANSWERS_TTL = timedelta(hours=1)
@@ -61,8 +65,14 @@ AGREE_VI = {"dong y", "toi dong y", "em dong y", "minh dong y", "dong y a", "toi
 AGREE_EN = {"i agree", "agree", "yes", "yes i agree", "i accept", "accept"}
 AGREE_ANY = {"ok", "oke", "okay", "ok dong y"}
 DISAGREE = {
-    "khong dong y", "toi khong dong y", "khong", "khong a", "no", "i do not agree",
-    "i don t agree", "disagree",
+    "khong dong y",
+    "toi khong dong y",
+    "khong",
+    "khong a",
+    "no",
+    "i do not agree",
+    "i don t agree",
+    "disagree",
 }
 # Typed yes / no at a question whose buttons mean yes and no.
 YES_WORDS = {"co", "co a", "vang", "da", "u", "yes", "y", "yeah", "yep", "ok", "dung", "dong y"}
@@ -107,12 +117,12 @@ class ChatService:
         # How a shared link to a start payload looks (the channel knows its own name).
         self.deep_link: Callable[[str], str] = deep_link or (lambda payload: f"/start {payload}")
         self.registration = RegistrationFlow(after_registration=self._after_registration)
-        self.new_drive = NewDriveFlow(tz, admin_ids, quiet_hours, self.deep_link)
-        self.manage = ManageDriveFlow(tz, admin_ids)
+        self.new_drive = NewDriveFlow(tz, quiet_hours, self.deep_link)
+        self.manage = ManageDriveFlow(tz)
         self.follow = FollowFlow()
         self.check = EligibilityFlow(rule_options)
-        self.broadcast = BroadcastFlow(BROADCAST, tz, admin_ids, quiet_hours, may_give_now)
-        self.urgent = BroadcastFlow(URGENT, tz, admin_ids, quiet_hours, may_give_now)
+        self.broadcast = BroadcastFlow(BROADCAST, tz, quiet_hours, may_give_now)
+        self.urgent = BroadcastFlow(URGENT, tz, quiet_hours, may_give_now)
         self.urgent_responses = UrgentResponses(tz, admin_ids)
         flows: tuple[Flow, ...] = (
             self.registration,
@@ -133,7 +143,11 @@ class ChatService:
     async def _turn(self, sender: Sender) -> AsyncIterator[Turn]:
         """Load the person, set their locale, and note the event id (for redelivered events)."""
         async with self.db.session() as session:
-            donor = await donor_store.get_donor(session, sender.channel, sender.external_id)
+            # The person's row is locked for the turn: a redelivered or concurrent update of the
+            # same person waits, then sees this one's event id (the repeat check below).
+            donor = await donor_store.get_donor(
+                session, sender.channel, sender.external_id, lock=True
+            )
             state = await state_store.get_state(session, donor.id) if donor and donor.id else None
             stored_locale = donor.locale if donor else None
             set_locale(pick_locale(stored_locale, sender.language_code, self.default_locale))
@@ -153,7 +167,18 @@ class ChatService:
                     state, expired = None, True
                 elif state is not None:
                     state.updated_at = utcnow()  # activity keeps the flow open
-            yield Turn(session, sender, donor, state, duplicate, self.today(), expired)
+            yield Turn(
+                session,
+                sender,
+                donor,
+                state,
+                duplicate,
+                self.today(),
+                expired,
+                load_actor=lambda: access.load_actor(
+                    session, sender.channel, sender.external_id, self.admin_ids
+                ),
+            )
 
     def _flow(self, t: Turn) -> Flow | None:
         """The flow the person is in, if any."""
@@ -161,119 +186,230 @@ class ChatService:
 
     # ------------------------------------------------------------ commands
 
-    async def start(self, sender: Sender, payload: str | None = None) -> Outcome:
-        """/start: choose a language and consent, or resume, or show the menu."""
-        link = payload if payload and DEEP_LINK.match(payload) else None
-        async with self._turn(sender) as t:
-            if t.donor is None:
-                return Outcome([self._language_question(onboarding=True, after=link)])
-            if t.duplicate:
-                return Outcome(await self._where_we_are(t))
-            out = Outcome()
-            if t.donor.is_stopped:
-                donor_store.update_donor(t.donor, stopped_at=None)
-                out.add(Reply(_("Welcome back! Messages from the bot are on again.")))
-            if link and t.donor.is_registered:
-                return out.add(*await self._after_registration(t, link))
-            if link and not t.donor.is_registered:
-                return out.add(*await self.registration.begin(t, after=link))
-            return out.add(*await self._resume(t, greet=True))
-
     async def command(self, sender: Sender, name: str, args: list[str]) -> Outcome:
-        """The other commands: drives, wards, leader and staff tools, roles."""
+        """A slash command: looked up in COMMANDS; one the bot does not have is read as text."""
+        command = COMMANDS.get(name)
+        if command is None:
+            return await self.text(sender, " ".join([f"/{name}", *args]))
         async with self._turn(sender) as t:
-            if name in admin.COMMANDS:
-                actor = await access.load_actor(
-                    t.session, sender.channel, sender.external_id, self.admin_ids
-                )
-                return await self._with_notices(t, await admin.COMMANDS[name](t.session, actor, args))
-            if t.donor is None:
-                return Outcome([Reply(_("Please send /start first."))])
-            if t.duplicate:
-                return Outcome(await self._where_we_are(t))
-            if name in ("drives", "wards") and not t.donor.is_registered:
+            if command.needs is not Needs.NOTHING:
+                if t.donor is None:
+                    return Outcome([Reply(_("Please send /start first."))])
+                if t.duplicate:
+                    return Outcome(await self._where_we_are(t))
+            if command.needs is Needs.REGISTRATION and not t.me.is_registered:
                 return Outcome([Reply(_("Please finish registering first: send /start."))])
-            if name == "eligibility":
-                return Outcome(await self.check.begin(t))
-            if name == "drives":
-                return Outcome(await citizen.list_drives(t, self.tz))
-            if name == "wards":
-                return Outcome(await citizen.wards_menu(t))
-            if name == "newdrive":
-                return Outcome(await self.new_drive.begin(t))
-            if name == "mydrives":
-                return Outcome(await self.manage.overview(t))
-            if name == "broadcast":
-                return Outcome(await self.broadcast.begin(t))
-            if name == "urgent":
-                return Outcome(await self.urgent.begin(t))
-            return Outcome(
-                [main_menu(_("Sorry, I did not understand that. Here is what I can do:"))]
-            )
+            answer: CommandAnswer = getattr(self, command.handler_name)
+            return await self._with_notices(t, await answer(t, args))
+
+    async def start(self, sender: Sender, payload: str | None = None) -> Outcome:
+        """/start, with the payload of a shared link if any."""
+        return await self.command(sender, "start", [payload] if payload else [])
 
     async def help(self, sender: Sender) -> Outcome:
-        """/help: what the bot does and its commands."""
-        async with self._turn(sender) as t:
-            text = help_text()
-            if t.donor is None:
-                text += "\n\n" + _("Send /start to register.")
-            return Outcome([Reply(text)])
+        """/help."""
+        return await self.command(sender, "help", [])
 
     async def profile(self, sender: Sender) -> Outcome:
-        """/profile: show every field with buttons to change it."""
-        async with self._turn(sender) as t:
-            if t.donor is None:
-                return Outcome([Reply(_("We hold no data about you. Send /start to register."))])
-            if not t.donor.is_registered:
-                out = Outcome([Reply(_("You have not finished registering yet. Let's continue:"))])
-                return out.add(*await self._resume(t))
-            if t.state is not None:
-                await t.close()
-            return Outcome([profile_card(t.donor)])
+        """/profile."""
+        return await self.command(sender, "profile", [])
 
     async def language(self, sender: Sender) -> Outcome:
-        """/language: offer both languages."""
-        async with self._turn(sender) as t:
-            return Outcome([self._language_question(onboarding=t.donor is None)])
+        """/language."""
+        return await self.command(sender, "language", [])
 
     async def stop(self, sender: Sender) -> Outcome:
-        """/stop (or "dừng"): no more messages until the next /start."""
-        async with self._turn(sender) as t:
-            if t.donor is None:
-                return Outcome([Reply(_("We hold no data about you and will not message you."))])
-            if not t.donor.is_stopped:
-                donor_store.update_donor(t.donor, stopped_at=utcnow())
-                await outbox.cancel_pending_for(t.session, t.donor.id or 0)
-            text = _(
-                "Done: the bot will not send you any messages until you send /start "
-                "again. Your registration is kept; /forget deletes it."
-            )
-            return Outcome([Reply(text, keyboard=Keyboard.REMOVE)])
+        """/stop (or "dừng")."""
+        return await self.command(sender, "stop", [])
 
     async def forget(self, sender: Sender) -> Outcome:
-        """/forget: ask for confirmation before deleting everything."""
-        async with self._turn(sender) as t:
-            if not await erasure.holds_anything(t.session, sender.channel, sender.external_id):
-                return Outcome([Reply(_("We hold no data about you: there is nothing to delete."))])
-            return Outcome([_forget_question()])
+        """/forget."""
+        return await self.command(sender, "forget", [])
 
     async def back(self, sender: Sender) -> Outcome:
-        """/back: one step back in the open flow."""
-        async with self._turn(sender) as t:
-            flow = self._flow(t)
-            if flow is None or t.duplicate:
-                return Outcome(
-                    [Reply(_("There is no question to go back to. /help shows what I can do."))]
-                )
-            return Outcome(await flow.on_back(t))
+        """/back."""
+        return await self.command(sender, "back", [])
 
     async def cancel(self, sender: Sender) -> Outcome:
-        """/cancel: leave the open flow, keeping what was already saved."""
-        async with self._turn(sender) as t:
-            flow = self._flow(t)
-            if flow is None:
-                return Outcome([Reply(_("There is nothing to cancel."), keyboard=Keyboard.REMOVE)])
-            return Outcome([Reply(await flow.on_cancel(t), keyboard=Keyboard.REMOVE)])
+        """/cancel."""
+        return await self.command(sender, "cancel", [])
+
+    @COMMANDS.command(
+        "start",
+        menu=N_("Register or open the menu"),
+        help=N_("register or open the menu"),
+        needs=Needs.NOTHING,
+    )
+    async def _start(self, t: Turn, args: list[str]) -> Outcome:
+        """Choose a language and consent, or resume, or show the menu."""
+        payload = args[0] if args else None
+        link = payload if payload and DEEP_LINK.match(payload) else None
+        if t.donor is None:
+            return Outcome([self._language_question(onboarding=True, after=link)])
+        if t.duplicate:
+            return Outcome(await self._where_we_are(t))
+        out = Outcome()
+        if t.donor.is_stopped:
+            donor_store.update_donor(t.donor, stopped_at=None)
+            out.add(Reply(_("Welcome back! Messages from the bot are on again.")))
+        if link and t.donor.is_registered:
+            return out.add(*await self._after_registration(t, link))
+        if link and not t.donor.is_registered:
+            return out.add(*await self.registration.begin(t, after=link))
+        return out.add(*await self._resume(t, greet=True))
+
+    @COMMANDS.command("eligibility", menu=N_("Can I give blood?"), help=N_("can I give blood?"))
+    async def _eligibility(self, t: Turn, args: list[str]) -> Outcome:
+        """The guided eligibility check."""
+        return Outcome(await self.check.begin(t))
+
+    @COMMANDS.command(
+        "drives",
+        menu=N_("Blood drives near you"),
+        help=N_("upcoming drives near you"),
+        needs=Needs.REGISTRATION,
+    )
+    async def _drives(self, t: Turn, args: list[str]) -> Outcome:
+        """Upcoming drives in the wards the person follows."""
+        return Outcome(await citizen.list_drives(t, self.tz))
+
+    @COMMANDS.command(
+        "wards", menu=N_("Wards you follow"), help=N_("wards you follow"), needs=Needs.REGISTRATION
+    )
+    async def _wards(self, t: Turn, args: list[str]) -> Outcome:
+        """The wards the person follows, to add or remove."""
+        return Outcome(await citizen.wards_menu(t))
+
+    @COMMANDS.command(
+        "profile",
+        menu=N_("See and change your details"),
+        help=N_("see and change your details"),
+        needs=Needs.NOTHING,
+    )
+    async def _profile(self, t: Turn, args: list[str]) -> Outcome:
+        """Every field with buttons to change it."""
+        if t.donor is None:
+            return Outcome([Reply(_("We hold no data about you. Send /start to register."))])
+        if not t.donor.is_registered:
+            out = Outcome([Reply(_("You have not finished registering yet. Let's continue:"))])
+            return out.add(*await self._resume(t))
+        if t.state is not None:
+            await t.close()
+        return Outcome([profile_card(t.donor)])
+
+    @COMMANDS.command(
+        "language",
+        menu=N_("Tiếng Việt / English"),
+        help=N_("Tiếng Việt / English"),
+        needs=Needs.NOTHING,
+    )
+    async def _language(self, t: Turn, args: list[str]) -> Outcome:
+        """Both languages."""
+        return Outcome([self._language_question(onboarding=t.donor is None)])
+
+    @COMMANDS.command(
+        "stop",
+        menu=N_("No more messages"),
+        help=N_("no more messages (until /start)"),
+        needs=Needs.NOTHING,
+    )
+    async def _stop(self, t: Turn, args: list[str]) -> Outcome:
+        """No more messages until the next /start."""
+        if t.donor is None:
+            return Outcome([Reply(_("We hold no data about you and will not message you."))])
+        if not t.donor.is_stopped:
+            donor_store.update_donor(t.donor, stopped_at=utcnow())
+            await outbox.cancel_pending_for(t.session, t.donor.id or 0)
+        text = _(
+            "Done: the bot will not send you any messages until you send /start "
+            "again. Your registration is kept; /forget deletes it."
+        )
+        return Outcome([Reply(text, keyboard=Keyboard.REMOVE)])
+
+    @COMMANDS.command(
+        "forget",
+        menu=N_("Delete all your data"),
+        help=N_("delete all your data"),
+        needs=Needs.NOTHING,
+    )
+    async def _forget(self, t: Turn, args: list[str]) -> Outcome:
+        """Ask for confirmation before deleting everything."""
+        sender = t.sender
+        if not await erasure.holds_anything(t.session, sender.channel, sender.external_id):
+            return Outcome([Reply(_("We hold no data about you: there is nothing to delete."))])
+        return Outcome([_forget_question()])
+
+    @COMMANDS.command("back", help=N_("one step back while registering"), needs=Needs.NOTHING)
+    async def _back(self, t: Turn, args: list[str]) -> Outcome:
+        """One step back in the open flow."""
+        flow = self._flow(t)
+        if flow is None or t.duplicate:
+            return Outcome(
+                [Reply(_("There is no question to go back to. /help shows what I can do."))]
+            )
+        return Outcome(await flow.on_back(t))
+
+    @COMMANDS.command("cancel", help=N_("leave the current question"), needs=Needs.NOTHING)
+    async def _cancel(self, t: Turn, args: list[str]) -> Outcome:
+        """Leave the open flow, keeping what was already saved."""
+        flow = self._flow(t)
+        if flow is None:
+            return Outcome([Reply(_("There is nothing to cancel."), keyboard=Keyboard.REMOVE)])
+        return Outcome([Reply(await flow.on_cancel(t), keyboard=Keyboard.REMOVE)])
+
+    @COMMANDS.command(
+        "help", menu=N_("What the bot does"), help=N_("this message"), needs=Needs.NOTHING
+    )
+    async def _help(self, t: Turn, args: list[str]) -> Outcome:
+        """What the bot does and its commands."""
+        text = help_text(COMMANDS.help_lines())
+        if t.donor is None:
+            text += "\n\n" + _("Send /start to register.")
+        return Outcome([Reply(text)])
+
+    # Leaders and staff (each checks the person's roles and scope in services/roles).
+
+    @COMMANDS.command("newdrive")
+    async def _new_drive(self, t: Turn, args: list[str]) -> Outcome:
+        """Announce a drive."""
+        return Outcome(await self.new_drive.begin(t))
+
+    @COMMANDS.command("mydrives")
+    async def _my_drives(self, t: Turn, args: list[str]) -> Outcome:
+        """The drives the person may change."""
+        return Outcome(await self.manage.overview(t))
+
+    @COMMANDS.command("broadcast")
+    async def _broadcast(self, t: Turn, args: list[str]) -> Outcome:
+        """A notice to the donors of wards."""
+        return Outcome(await self.broadcast.begin(t))
+
+    @COMMANDS.command("urgent")
+    async def _urgent(self, t: Turn, args: list[str]) -> Outcome:
+        """An urgent call for donors."""
+        return Outcome(await self.urgent.begin(t))
+
+    # Roles: they answer anyone (even before consent), saying who may do what.
+
+    @COMMANDS.command("grant", needs=Needs.NOTHING)
+    async def _grant(self, t: Turn, args: list[str]) -> Outcome:
+        """/grant staff|leader …."""
+        return await admin.grant(t.session, await t.actor(), args)
+
+    @COMMANDS.command("revoke", needs=Needs.NOTHING)
+    async def _revoke(self, t: Turn, args: list[str]) -> Outcome:
+        """/revoke <number>."""
+        return await admin.revoke(t.session, await t.actor(), args)
+
+    @COMMANDS.command("roles", needs=Needs.NOTHING)
+    async def _roles(self, t: Turn, args: list[str]) -> Outcome:
+        """Who holds roles in the person's scope."""
+        return await admin.list_roles(t.session, await t.actor(), args)
+
+    @COMMANDS.command("whoami", needs=Needs.NOTHING)
+    async def _whoami(self, t: Turn, args: list[str]) -> Outcome:
+        """The person's own roles."""
+        return await admin.whoami(t.session, await t.actor(), args)
 
     # ------------------------------------------------------------ free input
 
@@ -531,7 +667,7 @@ class ChatService:
             return Outcome(await citizen.list_drives(t, self.tz))
         if value == "wards":
             return Outcome(await citizen.wards_menu(t))
-        return Outcome([Reply(help_text())])
+        return Outcome([Reply(help_text(COMMANDS.help_lines()))])
 
     async def _after_registration(self, t: Turn, link: str) -> list[Reply]:
         """Where a shared link leads once the person is registered."""
@@ -636,7 +772,9 @@ class ChatService:
         """Delete the health answers of checks left idle for an hour (the scheduler's job)."""
         sensitive = [flow.name for flow in self.flows.values() if flow.holds_health_answers]
         async with self.db.session() as session:
-            return await state_store.expire_states(session, sensitive, utcnow() - HEALTH_ANSWERS_TTL)
+            return await state_store.expire_states(
+                session, sensitive, utcnow() - HEALTH_ANSWERS_TTL
+            )
 
     def _idle(self, updated_at: datetime) -> bool:
         """Left alone longer than health answers may be kept."""

@@ -12,6 +12,7 @@ from models import AuditEntry, Drive, OutboxMessage, RoleGrant, RoleWard, Signup
 from models.database import Database
 from services.chat import ChatService
 from services.drives import drive_store
+from services.roles.access import Action
 from tests.test_chat import Person, buttons, register, texts
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -95,7 +96,7 @@ async def test_leader_publishes_citizen_signs_up_waiting_list(service: ChatServi
     assert drive.status == "published" and len(queued) == 3
     assert {row.chat_id for row in queued} == {"710", "711", "712"}
     assert all(f"signup:{drive.id}" in str(row.buttons) for row in queued)
-    assert any(entry.action == "publish_drive" for entry in audit)
+    assert any(entry.action == Action.CREATE_DRIVE for entry in audit)
 
     first, second, third = citizens
     out = await first.service.command(first.sender(), "drives", [])

@@ -81,7 +81,7 @@ async def test_a_leaders_forget_leaves_no_id_and_ends_the_grants(
     async with db.session() as session:
         actor = await access.load_actor(session, "telegram", str(LEADER), frozenset())
         assert actor.is_leader
-        await access.audit(session, actor, "broadcast", "ward 09556", person=f"telegram:{LEADER}")
+        await access.audit(session, actor, access.Action.BROADCAST, "ward 09556", person=f"telegram:{LEADER}")
         await outbox.create_broadcast(
             session, "notice", actor.label, "ward 09556", progress_chat_id=str(LEADER)
         )

@@ -370,9 +370,9 @@ async def test_a_concurrent_duplicate_leaves_the_transaction_usable(
     async with db.session() as session:
         view = await access.grant_staff(session, ADMIN, "telegram", "200", HANOI)
         assert view.already and view.id == 1
-        await access.audit(session, ADMIN, "note", "province 01", kept=True)
+        await access.audit(session, ADMIN, Action.LIST_ROLES, "province 01", kept=True)
     assert await count(db, RoleGrant) == 1
-    assert (await audit_rows(db))[-1] == ("telegram:1", "note", "province 01")
+    assert (await audit_rows(db))[-1] == ("telegram:1", "list_roles", "province 01")
     # A different grant losing the same race is refused, and the transaction stays usable.
     await run(db, "1", "/grant leader 300 01 00004 CLB A")
     calls.clear()
@@ -380,7 +380,7 @@ async def test_a_concurrent_duplicate_leaves_the_transaction_usable(
         with pytest.raises(InvalidRequest) as error:
             await access.grant_leader(session, ADMIN, "telegram", "300", HANOI, [NGOC_HA], "CLB B")
         assert "already leads" in error.value.text()
-        await access.audit(session, ADMIN, "note", "province 01", kept=True)
+        await access.audit(session, ADMIN, Action.LIST_ROLES, "province 01", kept=True)
     assert await count(db, RoleGrant) == 2
 
 

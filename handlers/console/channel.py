@@ -68,9 +68,7 @@ class ConsoleBotApi:
 
     # ------------------------------------------------------------ Bot API side
 
-    def call(
-        self, method: str, params: dict[str, Any], files: dict[str, str] | None = None
-    ) -> Any:
+    def call(self, method: str, params: dict[str, Any], files: dict[str, str] | None = None) -> Any:
         """Answer one Bot API method; `files` maps each uploaded part to its file name.
 
         Whatever is returned must parse as the real method's result (PTB builds a Message from
@@ -119,10 +117,14 @@ class ConsoleBotApi:
     def _stored(self, params: dict[str, Any], content: dict[str, Any]) -> dict[str, Any]:
         """A message without text (venue, document), as the Bot API returns it."""
         message_id = next(self._message_ids)
-        chat = self.chat if self._is_mine(params.get("chat_id", self.user["id"])) else {
-            "id": int(params["chat_id"]),
-            "type": "private",
-        }
+        chat = (
+            self.chat
+            if self._is_mine(params.get("chat_id", self.user["id"]))
+            else {
+                "id": int(params["chat_id"]),
+                "type": "private",
+            }
+        )
         message = {
             "message_id": message_id,
             "date": int(time.time()),

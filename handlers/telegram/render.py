@@ -23,6 +23,7 @@ from telegram.ext import ContextTypes
 
 from handlers.telegram.common import chat_service, sender_of
 from handlers.telegram.menu import set_chat_commands
+from services.chat import COMMANDS
 from services.conversation.dialog import Document, Keyboard, Outcome, Reply
 from services.core.i18n import _
 
@@ -71,7 +72,7 @@ async def render(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: Ou
         return
     if outcome.menu_locale is not None:
         try:
-            await set_chat_commands(context.bot, chat.id, outcome.menu_locale)
+            await set_chat_commands(context.bot, COMMANDS, chat.id, outcome.menu_locale)
         except (NetworkError, RetryAfter):
             log.warning("Could not set the chat's command menu; the default stays")
     for index, reply in enumerate(outcome.replies):

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from collections.abc import Awaitable, Callable
 from datetime import date
 from enum import StrEnum
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar
 
+from services.conversation.commands import Needs
 from services.conversation.dialog import Button
 
 MAX_BYTES = 64  # Telegram's callback_data limit; Zalo's postback payload is larger
@@ -120,3 +122,45 @@ def _field_has_default(field: dataclasses.Field[Any]) -> bool:
 
 def _has_default(data: ButtonData, index: int) -> bool:
     return _field_has_default(dataclasses.fields(data)[index])  # type: ignore[arg-type]
+
+
+Answer = TypeVar("Answer", bound=Callable[..., Awaitable[Any]])
+
+
+@dataclasses.dataclass(frozen=True)
+class ButtonRoute:
+    """Which router method answers a kind of button, and what the person must have done first."""
+
+    kind: type[ButtonData]
+    handler_name: str
+    needs: Needs
+
+
+class ButtonRegistry:
+    """From a button's type to the router method that answers it (services/chat.py).
+
+    Kinds a flow answers while it is open are not routed here: the open flow gets them."""
+
+    def __init__(self) -> None:
+        self._routes: dict[type[ButtonData], ButtonRoute] = {}
+
+    def route(
+        self, kind: type[ButtonData], *, needs: Needs = Needs.CONSENT
+    ) -> Callable[[Answer], Answer]:
+        """Declare the decorated method as the answer to buttons of `kind`."""
+
+        def declare(handler: Answer) -> Answer:
+            if kind in self._routes:
+                raise ValueError(f"button kind {kind.kind!r} is routed twice")
+            self._routes[kind] = ButtonRoute(kind, handler.__name__, needs)
+            return handler
+
+        return declare
+
+    def get(self, data: ButtonData) -> ButtonRoute | None:
+        """The route for a decoded button, if the router answers it."""
+        return self._routes.get(type(data))
+
+    def kinds(self) -> list[str]:
+        """Every routed kind."""
+        return [route.kind.kind for route in self._routes.values()]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import ConversationState, Donor
 from services.conversation import state_store
+from services.conversation.actor import Actor
 from services.conversation.dialog import Reply, Sender
 
 
@@ -26,6 +28,17 @@ class Turn:
     today: date
     # An idle flow holding health answers was just closed (and its answers deleted).
     expired: bool = False
+    # How this person's roles are read (services/roles); read at most once per turn.
+    load_actor: Callable[[], Awaitable[Actor]] | None = field(default=None, repr=False)
+    _actor: Actor | None = field(default=None, init=False, repr=False)
+
+    async def actor(self) -> Actor:
+        """The person's roles, loaded on first use and kept for the rest of the turn."""
+        if self._actor is None:
+            if self.load_actor is None:  # a turn built without roles: a citizen
+                return Actor(self.sender.channel, self.sender.external_id)
+            self._actor = await self.load_actor()
+        return self._actor
 
     @property
     def me(self) -> Donor:

@@ -19,25 +19,15 @@ def main_menu(text: str) -> Reply:
     )
 
 
-def help_text() -> str:
-    """What the bot does and how to use it."""
-    return _(
+def help_text(command_lines: list[str]) -> str:
+    """What the bot does, then its commands ("/name – what it does", from the registry)."""
+    intro = _(
         "I help volunteer blood donors in Vietnam:\n"
         "• register as a volunteer donor in your ward;\n"
         "• check whether and when you may give blood, and how much (/eligibility);\n"
         "• answer your questions: just type them, e.g. “how long after a tattoo can I give?”;\n"
         "• find drives in your ward and sign up (/drives); follow more wards (/wards).\n"
         "\n"
-        "Commands:\n"
-        "/start – register or open the menu\n"
-        "/eligibility – can I give blood?\n"
-        "/drives – upcoming drives near you\n"
-        "/wards – wards you follow\n"
-        "/profile – see and change your details\n"
-        "/language – Tiếng Việt / English\n"
-        "/stop – no more messages (until /start)\n"
-        "/forget – delete all your data\n"
-        "/back – one step back while registering\n"
-        "/cancel – leave the current question\n"
-        "/help – this message"
+        "Commands:"
     )
+    return "\n".join([intro, *command_lines])

@@ -12,11 +12,15 @@ from models import ConsentRecord, ConversationState, Donor
 from models.types import utcnow
 
 
-async def get_donor(session: AsyncSession, channel: str, external_id: str) -> Donor | None:
-    """The donor behind a channel account, if they ever consented."""
-    result = await session.exec(
-        select(Donor).where(Donor.channel == channel, Donor.external_id == external_id)
-    )
+async def get_donor(
+    session: AsyncSession, channel: str, external_id: str, *, lock: bool = False
+) -> Donor | None:
+    """The donor behind a channel account, if they ever consented.
+
+    With `lock`, the row stays locked until the transaction ends (PostgreSQL's FOR UPDATE;
+    SQLite serialises writers anyway), so two updates of one person are handled one at a time."""
+    query = select(Donor).where(Donor.channel == channel, Donor.external_id == external_id)
+    result = await session.exec(query.with_for_update() if lock else query)
     return result.first()
 
 

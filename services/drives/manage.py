@@ -26,7 +26,7 @@ from services.drives.views import (
 )
 from services.outreach import notify
 from services.roles import access
-from services.roles.admin import refuse
+from services.roles.refusals import refuse
 
 EDIT_DRIVE = "editdrive"
 FIELDS = ("day", "hours", "venue", "address", "collector", "target", "capacity")
@@ -42,19 +42,12 @@ class ManageDriveFlow(Flow):
         """A leader's texts (venue, notice, …) may hold a question mark: they are answers."""
         return True
 
-    def __init__(self, tz: ZoneInfo, admin_ids: frozenset[str]) -> None:
+    def __init__(self, tz: ZoneInfo) -> None:
         self.tz = tz
-        self.admin_ids = admin_ids
-
-    async def actor(self, t: Turn) -> access.Actor:
-        """The person's roles."""
-        return await access.load_actor(
-            t.session, t.sender.channel, t.sender.external_id, self.admin_ids
-        )
 
     async def overview(self, t: Turn) -> list[Reply]:
         """The upcoming drives the person may change."""
-        actor = await self.actor(t)
+        actor = await t.actor()
         if not actor.is_privileged:
             return [refuse(access.Action.EDIT_DRIVE)]
         query = select(Drive).where(
@@ -140,7 +133,7 @@ class ManageDriveFlow(Flow):
         drive = await drive_store.lock_drive(t.session, drive_id)
         if drive is None or drive.status != drive_store.PUBLISHED:
             return None, [], None
-        actor = await self.actor(t)
+        actor = await t.actor()
         wards = await drive_store.drive_wards(t.session, drive_id)
         if not access.allowed(actor, access.Action.EDIT_DRIVE, drive.province_code, wards):
             return None, wards, actor
@@ -194,7 +187,7 @@ class ManageDriveFlow(Flow):
         await access.audit(
             t.session,
             actor,
-            "edit_drive",
+            access.Action.EDIT_DRIVE,
             access.scope_label(drive.province_code, wards),
             drive_id=drive.id,
             field=field,
@@ -254,7 +247,7 @@ class ManageDriveFlow(Flow):
         await access.audit(
             t.session,
             actor,
-            "cancel_drive",
+            access.Action.CANCEL_DRIVE,
             access.scope_label(drive.province_code, wards),
             drive_id=drive.id,
         )

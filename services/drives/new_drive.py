@@ -36,6 +36,7 @@ from services.drives.views import (
 from services.knowledge.wards import get_ward, nearest_wards, search_wards
 from services.outreach import notify, outbox
 from services.roles import access
+from services.roles.refusals import refuse
 
 NEW_DRIVE = "newdrive"
 STEPS = (
@@ -67,26 +68,18 @@ class NewDriveFlow(Flow):
     def __init__(
         self,
         tz: ZoneInfo,
-        admin_ids: frozenset[str],
         quiet_hours: tuple[time, time],
         deep_link: Callable[[str], str],
     ) -> None:
         self.tz = tz
-        self.admin_ids = admin_ids
         self.quiet_hours = quiet_hours
         self.deep_link = deep_link
 
-    async def actor(self, t: Turn) -> access.Actor:
-        """The person's roles."""
-        return await access.load_actor(
-            t.session, t.sender.channel, t.sender.external_id, self.admin_ids
-        )
-
     async def begin(self, t: Turn) -> list[Reply]:
         """Start a new draft, if the person may create drives somewhere."""
-        actor = await self.actor(t)
+        actor = await t.actor()
         if not (actor.is_admin or actor.is_staff or actor.is_leader):
-            return [roles_refusal()]
+            return [refuse(access.Action.CREATE_DRIVE)]
         await t.goto(NEW_DRIVE, "campaign", {})
         intro = Reply(_("New drive. Send /back to go back one step, /cancel to drop the draft."))
         return [intro, *self.ask("campaign", {}, actor)]
@@ -195,13 +188,13 @@ class NewDriveFlow(Flow):
     async def prompt(self, t: Turn) -> list[Reply]:
         """Ask the open step again."""
         assert t.state is not None
-        return self.ask(t.state.step, t.data, await self.actor(t))
+        return self.ask(t.state.step, t.data, await t.actor())
 
     async def on_text(self, t: Turn, text: str) -> list[Reply]:
         """A typed answer for the open step."""
         assert t.state is not None
         step, data = t.state.step, dict(t.data)
-        actor = await self.actor(t)
+        actor = await t.actor()
         try:
             if step == "campaign_name":
                 data["campaign"] = short_text(text, 80)
@@ -237,7 +230,7 @@ class NewDriveFlow(Flow):
         assert t.state is not None
         if t.state.step != "location":
             return None
-        actor = await self.actor(t)
+        actor = await t.actor()
         if not nearest_wards(lat, lon, limit=1):
             return [
                 Reply(_("That location does not seem to be in Vietnam.")),
@@ -250,7 +243,7 @@ class NewDriveFlow(Flow):
         """Campaign buttons, skipping the pin, ticking wards, publish or drop."""
         assert t.state is not None
         step, data = t.state.step, dict(t.data)
-        actor = await self.actor(t)
+        actor = await t.actor()
         parts = data_value.split(":") + ["", ""]  # forged or truncated data must not crash
         if step == "campaign" and parts[1] == "campaign":
             if parts[2] == "other":
@@ -284,7 +277,7 @@ class NewDriveFlow(Flow):
         if previous == "campaign_name" and t.data.get("campaign") in drive_store.CAMPAIGNS:
             previous = "campaign"
         await t.goto(NEW_DRIVE, previous, t.data)
-        return self.ask(previous, t.data, await self.actor(t))
+        return self.ask(previous, t.data, await t.actor())
 
     async def on_cancel(self, t: Turn) -> str:
         """Drop the draft."""
@@ -329,7 +322,10 @@ class NewDriveFlow(Flow):
                 self.ask("wards", data, actor)[0],
             ]
         if not access.allowed(actor, access.Action.CREATE_DRIVE, province, [code]):
-            return [roles_refusal(), self.ask("wards", data, actor)[0]]
+            return [
+                refuse(access.Action.CREATE_DRIVE, province, [code]),
+                self.ask("wards", data, actor)[0],
+            ]
         chosen = list(data.get("wards", []))
         if code in chosen:
             chosen.remove(code)
@@ -344,7 +340,7 @@ class NewDriveFlow(Flow):
         """Save the drive, write the audit entry, and queue the announcement to followers."""
         province, wards = data["province"], data["wards"]
         if not access.allowed(actor, access.Action.CREATE_DRIVE, province, wards):
-            return [roles_refusal()]
+            return [refuse(access.Action.CREATE_DRIVE, province, wards)]
         if datetime.fromisoformat(data["starts_at"]) <= utcnow():
             await t.goto(NEW_DRIVE, "day", data)
             return [
@@ -360,7 +356,7 @@ class NewDriveFlow(Flow):
         await access.audit(
             t.session,
             actor,
-            "publish_drive",
+            access.Action.CREATE_DRIVE,
             f"province {province} / wards {','.join(wards)}",
             drive_id=drive.id,
         )
@@ -394,14 +390,3 @@ class NewDriveFlow(Flow):
         link = self.deep_link(f"drive_{drive.id}")
         text += "\n" + _("Share this link: {link}").format(link=link)
         return [Reply(text, keyboard=Keyboard.REMOVE)]
-
-
-def roles_refusal() -> Reply:
-    """Polite refusal, saying who can help."""
-    return Reply(
-        _(
-            "Only club leaders, steering-committee staff and administrators can do this, and "
-            "only for their own wards or province. If you lead a donation club, ask the "
-            "steering committee's staff of your province to grant you the role."
-        )
-    )

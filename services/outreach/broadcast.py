@@ -22,6 +22,7 @@ from services.knowledge.wards import get_province, get_ward, haversine_km, wards
 from services.outreach import notify, outbox
 from services.outreach.urgent import COME
 from services.roles import access
+from services.roles.refusals import refuse
 
 BROADCAST = "broadcast"
 URGENT = "urgent"
@@ -51,14 +52,12 @@ class BroadcastFlow(Flow):
         self,
         name: str,
         tz: ZoneInfo,
-        admin_ids: frozenset[str],
         quiet_hours: tuple[time, time],
         may_give_now: Callable[[Donor, date], bool],
     ) -> None:
         self.name = name
         self.urgent = name == URGENT
         self.tz = tz
-        self.admin_ids = admin_ids
         self.quiet_hours = quiet_hours
         self.may_give_now = may_give_now
         self.action = access.Action.URGENT if self.urgent else access.Action.BROADCAST
@@ -73,17 +72,11 @@ class BroadcastFlow(Flow):
         """The steps whose text is a message written by the leader (notice, where, when)."""
         return step in FREE_TEXT_STEPS
 
-    async def actor(self, t: Turn) -> access.Actor:
-        """The person's roles."""
-        return await access.load_actor(
-            t.session, t.sender.channel, t.sender.external_id, self.admin_ids
-        )
-
     async def begin(self, t: Turn) -> list[Reply]:
         """Start, if the person leads a club or is staff/admin."""
-        actor = await self.actor(t)
+        actor = await t.actor()
         if not actor.is_privileged:
-            return [Reply(roles_refusal_text())]
+            return [refuse(self.action)]
         await t.goto(self.name, "wards", {"wards": []})
         return [self._wards_question({"wards": []}, actor)]
 
@@ -177,14 +170,14 @@ class BroadcastFlow(Flow):
         """Ask the open step again (the preview is rebuilt)."""
         assert t.state is not None
         if t.state.step == "preview":
-            return [await self._preview(t, t.data, await self.actor(t))]
-        return self.ask(t.state.step, t.data, await self.actor(t))
+            return [await self._preview(t, t.data, await t.actor())]
+        return self.ask(t.state.step, t.data, await t.actor())
 
     async def on_text(self, t: Turn, text: str) -> list[Reply]:
         """The message itself, or where and when to come."""
         assert t.state is not None
         step = t.state.step
-        actor = await self.actor(t)
+        actor = await t.actor()
         if step not in FREE_TEXT_STEPS:
             return [Reply(_("Please use the buttons above.")), *await self.prompt(t)]
         limit = {"place": PLACE_LIMIT, "until": UNTIL_LIMIT}.get(
@@ -211,13 +204,13 @@ class BroadcastFlow(Flow):
         """Ward ticks, blood groups, skip, widen, send or drop."""
         assert t.state is not None
         step, data = t.state.step, dict(t.data)
-        actor = await self.actor(t)
+        actor = await t.actor()
         parts = value.split(":")
         action = parts[1] if len(parts) > 1 else ""
         if step == "wards" and action == "ward" and len(parts) == 4:
             province, code = parts[2], parts[3]
             if not access.allowed(actor, self.action, province, [code]):
-                return [Reply(roles_refusal_text())]
+                return [refuse(self.action, province, [code])]
             chosen = list(data.get("wards", []))
             if code in chosen:
                 chosen.remove(code)
@@ -228,7 +221,7 @@ class BroadcastFlow(Flow):
             return [self._wards_question(data, actor)]
         if step in ("wards", "preview") and action == "province" and len(parts) == 3:
             if not access.allowed(actor, self.action, parts[2], []):
-                return [Reply(roles_refusal_text())]
+                return [refuse(self.action, parts[2])]
             data.update(wards=[], province=parts[2], whole_province=True)
             if step == "preview":
                 await t.goto(self.name, "preview", data)
@@ -471,7 +464,7 @@ class BroadcastFlow(Flow):
         """Queue for every recipient, write the audit entry."""
         province, ward_codes = data["province"], data["wards"]
         if not access.allowed(actor, self.action, province, ward_codes):
-            return [Reply(roles_refusal_text())]
+            return [refuse(self.action, province, ward_codes)]
         donors = await self._recipients(t, data)
         if not donors:  # a stale Send button: say why nobody would get it
             return [await self._preview(t, data, actor)]
@@ -492,7 +485,7 @@ class BroadcastFlow(Flow):
         detail: dict[str, Any] = {"broadcast_id": broadcast_id, "recipients": broadcast.total}
         if self.urgent:
             detail["groups"] = _groups(data)
-        await access.audit(t.session, actor, self.name, scope, **detail)
+        await access.audit(t.session, actor, self.action, scope, **detail)
         await t.close()
         if not_before > now:
             return [
@@ -559,12 +552,3 @@ def _wards_line(data: dict[str, Any]) -> str:
         rest = len(codes) - SHOWN_WARDS
         line += " " + _("and {n} more").format(n=rest)
     return line
-
-
-def roles_refusal_text() -> str:
-    """Polite refusal, saying who can help."""
-    return _(
-        "Only club leaders, steering-committee staff and administrators can do this, and "
-        "only for their own wards or province. If you lead a donation club, ask the "
-        "steering committee's staff of your province to grant you the role."
-    )

@@ -19,6 +19,7 @@ from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import AuditEntry, RoleGrant, RoleWard
+from services.conversation.actor import Actor, LeaderScope
 from services.core.i18n import N_, _
 from services.knowledge.wards import get_province, get_ward, provinces
 
@@ -52,61 +53,18 @@ class Action(StrEnum):
     LIST_ROLES = "list_roles"
 
 
+class AuditEvent(StrEnum):
+    """What the audit log records besides privileged actions: things anyone may do."""
+
+    FORGET = "forget"  # a person's data deleted on their request
+
+
 # What a club leader may do, and only for their own wards.
 LEADER_ACTIONS = frozenset(
     {Action.CREATE_DRIVE, Action.EDIT_DRIVE, Action.CANCEL_DRIVE, Action.BROADCAST, Action.URGENT}
 )
 # What even staff may not do in their own province.
 ADMIN_ONLY_ACTIONS = frozenset({Action.GRANT_STAFF})
-
-
-@dataclass(frozen=True)
-class LeaderScope:
-    """One club a person leads: its grant, name, province and wards."""
-
-    grant_id: int
-    club_name: str
-    province_code: str
-    ward_codes: frozenset[str]
-
-
-@dataclass(frozen=True)
-class Actor:
-    """A person as far as permissions go: admin flag, staff provinces, clubs led."""
-
-    channel: str
-    external_id: str
-    is_admin: bool = False
-    staff_provinces: frozenset[str] = frozenset()
-    leader_scopes: tuple[LeaderScope, ...] = ()
-
-    @property
-    def is_staff(self) -> bool:
-        """Staff of at least one province."""
-        return bool(self.staff_provinces)
-
-    @property
-    def is_leader(self) -> bool:
-        """Leader of at least one club."""
-        return bool(self.leader_scopes)
-
-    @property
-    def is_privileged(self) -> bool:
-        """Anything more than a citizen."""
-        return self.is_admin or self.is_staff or self.is_leader
-
-    @property
-    def label(self) -> str:
-        """How the audit log names them: "telegram:123"."""
-        return f"{self.channel}:{self.external_id}"
-
-    def leader_wards(self, province_code: str) -> frozenset[str]:
-        """The wards of that province whose clubs they lead."""
-        wards: set[str] = set()
-        for scope in self.leader_scopes:
-            if scope.province_code == province_code:
-                wards |= scope.ward_codes
-        return frozenset(wards)
 
 
 @dataclass(frozen=True)
@@ -312,7 +270,11 @@ def _jsonable(value: Any) -> Any:
 
 
 async def audit(
-    session: AsyncSession, actor: Actor | str, action: Action | str, scope: str, **detail: Any
+    session: AsyncSession,
+    actor: Actor | str,
+    action: Action | AuditEvent,
+    scope: str,
+    **detail: Any,
 ) -> AuditEntry:
     """Write who did what, within which scope, in the caller's transaction."""
     entry = AuditEntry(

@@ -8,7 +8,7 @@ wards for people, and explains refusals with who can help.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
@@ -29,77 +29,19 @@ from services.roles.access import (
     Role,
     shown,
 )
+from services.roles.refusals import refuse, ward_names
 
 DISPLAY_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_REPLY_CHARS = 3500  # Telegram allows 4,096 per message; keep room
 MAX_USER_ID_DIGITS = 20
 MAX_PROVINCE_WORDS = 4  # "Thành phố Hồ Chí Minh"
-SHOWN_WARDS = 5  # in a refusal, name this many wards at most
 SHOWN_GRANT_WARDS = 30  # in a grant's answer and notice (a club may cover hundreds)
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‟": '"', "«": '"', "»": '"'})
 
-Command = Callable[[AsyncSession, Actor, list[str]], Awaitable[Outcome]]
 
-# What each privileged action is, for "Sorry, {what} is only for …".
-ACTION_LABELS: dict[Action, str] = {
-    Action.CREATE_DRIVE: N_("announcing a blood drive"),
-    Action.EDIT_DRIVE: N_("changing a blood drive"),
-    Action.CANCEL_DRIVE: N_("cancelling a blood drive"),
-    Action.BROADCAST: N_("sending a message to donors"),
-    Action.URGENT: N_("an urgent call for donors"),
-    Action.VIEW_STATS: N_("viewing statistics"),
-    Action.GRANT_LEADER: N_("appointing club leaders"),
-    Action.GRANT_STAFF: N_("appointing or removing steering-committee staff"),
-    Action.REVOKE: N_("removing roles"),
-    Action.LIST_ROLES: N_("seeing who holds roles"),
-}
 
 
 # --- refusals ---------------------------------------------------------------------------------
-
-
-def refuse(
-    action: Action, province_code: str | None = None, ward_codes: Iterable[str] = ()
-) -> Reply:
-    """A polite refusal for `action` that says who can help (reused by drives, broadcasts…)."""
-    what = _(ACTION_LABELS[action])
-    province = get_province(province_code) if province_code else None
-    if action in access.ADMIN_ONLY_ACTIONS:
-        text = _(
-            "Sorry, {what} is only for the bot's administrators. Please contact them through "
-            "your province's Red Cross office."
-        ).format(what=what)
-    elif action in access.LEADER_ACTIONS:
-        wards = _ward_names(province.code, ward_codes, SHOWN_WARDS) if province else ""
-        if province and wards:
-            text = _(
-                "Sorry, {what} is only for the club leaders of {wards} and the "
-                "steering-committee staff of {province}. Please ask your ward's Red Cross or "
-                "Youth Union club, or the steering committee's staff."
-            ).format(what=what, wards=wards, province=province.label)
-        elif province:
-            text = _(
-                "Sorry, {what} in {province} is only for its club leaders and "
-                "steering-committee staff. Please ask your ward's Red Cross or Youth Union "
-                "club, or the steering committee's staff."
-            ).format(what=what, province=province.label)
-        else:
-            text = _(
-                "Sorry, {what} is only for club leaders and steering-committee staff. Please "
-                "ask your ward's Red Cross or Youth Union club, or the steering committee's staff."
-            ).format(what=what)
-    elif province:
-        text = _(
-            "Sorry, {what} in {province} is only for administrators and the province's "
-            "steering-committee staff. Please contact the Red Cross office of {province} or "
-            "the bot's administrator."
-        ).format(what=what, province=province.label)
-    else:
-        text = _(
-            "Sorry, {what} is only for administrators and steering-committee staff. Please "
-            "contact your province's Red Cross office or the bot's administrator."
-        ).format(what=what)
-    return Reply(text)
 
 
 def _refused(denied: PermissionDenied) -> list[Reply]:
@@ -242,18 +184,6 @@ def _ward_code(item: str, province: Province) -> str:
     )
 
 
-def _ward_names(province_code: str, ward_codes: Iterable[str], limit: int | None = None) -> str:
-    """Ward names, "Phường Ba Đình, Phường Ngọc Hà"; a code that is no ward there as it is."""
-    codes = sorted(set(ward_codes))
-    names = []
-    for code in codes[:limit] if limit else codes:
-        ward = get_ward(province_code, code)
-        names.append(ward.name if ward else code)
-    if limit and len(codes) > limit:
-        names.append("…")
-    return ", ".join(names)
-
-
 def _province_label(code: str) -> str:
     """The province's label ("TP. Hà Nội" for "01"); the code itself if unknown."""
     province = get_province(code)
@@ -331,7 +261,7 @@ def _granted(view: GrantView, person: str) -> str:
         id=view.id,
         person=person,
         club=view.club_name,
-        wards=_ward_names(view.province_code, view.ward_codes, SHOWN_GRANT_WARDS),
+        wards=ward_names(view.province_code, view.ward_codes, SHOWN_GRANT_WARDS),
         province=province,
     )
 
@@ -351,7 +281,7 @@ def _already_granted(view: GrantView, person: str) -> str:
         id=view.id,
         person=person,
         club=view.club_name,
-        wards=_ward_names(view.province_code, view.ward_codes, SHOWN_GRANT_WARDS),
+        wards=ward_names(view.province_code, view.ward_codes, SHOWN_GRANT_WARDS),
         province=province,
     )
 
@@ -408,7 +338,7 @@ def role_notice(view: GrantView, granted: bool) -> str:
             "of these wards (/broadcast, /urgent). /whoami shows your roles."
         ).format(
             club=view.club_name or "",
-            wards=_ward_names(view.province_code, view.ward_codes, SHOWN_GRANT_WARDS),
+            wards=ward_names(view.province_code, view.ward_codes, SHOWN_GRANT_WARDS),
             province=province,
         )
     if view.role == Role.STAFF:
@@ -534,7 +464,7 @@ def _grant_line(view: GrantView, names: dict[str, str]) -> str:
         id=view.id,
         club=view.club_name or "",
         province=province,
-        wards=_ward_names(view.province_code, view.ward_codes),
+        wards=ward_names(view.province_code, view.ward_codes),
         person=person,
         by=by,
         date=day,
@@ -608,7 +538,7 @@ async def whoami(session: AsyncSession, actor: Actor, args: list[str]) -> Outcom
             ).format(
                 club=scope.club_name,
                 id=scope.grant_id,
-                wards=_ward_names(scope.province_code, scope.ward_codes),
+                wards=ward_names(scope.province_code, scope.ward_codes),
                 province=_province_label(scope.province_code),
             )
         )
@@ -622,12 +552,3 @@ async def whoami(session: AsyncSession, actor: Actor, args: list[str]) -> Outcom
             )
         )
     return Outcome(_chunked(lines))
-
-
-# The commands by name, for the router: COMMANDS["grant"](session, actor, args).
-COMMANDS: dict[str, Command] = {
-    "grant": grant,
-    "revoke": revoke,
-    "roles": list_roles,
-    "whoami": whoami,
-}

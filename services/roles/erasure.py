@@ -113,7 +113,7 @@ async def forget_person(
             session.add(entry)
             touched += 1
     if touched or int(getattr(ended, "rowcount", 0) or 0):
-        await access.audit(session, alias, "forget", "", roles_ended=ended.rowcount or 0)
+        await access.audit(session, alias, access.AuditEvent.FORGET, "", roles_ended=ended.rowcount or 0)
     return Erasure(
         had_profile=donor is not None,
         roles_ended=int(getattr(ended, "rowcount", 0) or 0),
