@@ -21,19 +21,36 @@ from models import Donor
 from models.database import Database
 from models.types import utcnow
 from services.conversation import state_store
+from services.conversation.buttons import ButtonData, ButtonRegistry, ButtonRoute, decode
 from services.conversation.commands import CommandRegistry, Needs
 from services.conversation.dialog import Button, Keyboard, Outcome, Reply, Sender
 from services.conversation.flow import Flow, Turn
-from services.conversation.menus import help_text, main_menu
+from services.conversation.menus import MenuItem, OpenMenu, help_text, main_menu
 from services.core.i18n import N_, SUPPORTED, _, get_locale, pick_locale, set_locale, use_locale
 from services.core.labels import language_label
 from services.core.text import clean_input, fold
 from services.donors import donor_store
-from services.donors.consent import CONSENT_VERSION, consent_text
+from services.donors.consent import (
+    CONSENT_VERSION,
+    ChooseLanguage,
+    ConsentAnswer,
+    ForgetAnswer,
+    SetLanguage,
+    consent_text,
+)
 from services.donors.profile import profile_card
-from services.donors.questions import EDITABLE
+from services.donors.questions import EDITABLE, EditField
 from services.donors.registration import RegistrationFlow
 from services.drives import citizen
+from services.drives.buttons import (
+    CancelSignup,
+    DrivesPage,
+    FollowMore,
+    JoinWaitlist,
+    ManageDrive,
+    SignUp,
+    Unfollow,
+)
 from services.drives.follow import FollowFlow
 from services.drives.manage import ManageDriveFlow
 from services.drives.new_drive import NewDriveFlow
@@ -41,11 +58,12 @@ from services.eligibility.check import EligibilityFlow
 from services.eligibility.donor_status import may_give_now
 from services.eligibility.personal_answers import personal_answer
 from services.eligibility.rules import RuleOptions
+from services.eligibility.texts import RemindMe
 from services.knowledge import faq
 from services.knowledge.small_talk import small_talk
 from services.outreach import notify, outbox, undelivered
 from services.outreach.broadcast import BROADCAST, URGENT, BroadcastFlow
-from services.outreach.urgent import COME, UrgentResponses
+from services.outreach.urgent import CanCome, UrgentResponses
 from services.reminders.eligible_again import remind
 from services.roles import access, admin, erasure
 
@@ -53,7 +71,9 @@ DEEP_LINK = re.compile(r"^drive_(\d{1,9})$")
 # Every command, declared once on the method that answers it (below, in ChatService).
 COMMANDS = CommandRegistry()
 CommandAnswer = Callable[[Turn, list[str]], Awaitable[Outcome]]
-CITIZEN_BUTTONS = ("drives", "signup", "waitlist", "unsign", "unfollow", "follow", "remind")
+# Every button kind the router answers, declared once on the method that answers it.
+BUTTONS = ButtonRegistry()
+ButtonAnswer = Callable[[Turn, ButtonData | None], Awaitable[Outcome]]
 # Health answers of an abandoned flow are deleted after this long without activity.
 HEALTH_ANSWERS_TTL = timedelta(hours=1)
 # Before consent nothing is stored; which consent text a person was shown (its language, the link
@@ -201,38 +221,6 @@ class ChatService:
                 return Outcome([Reply(_("Please finish registering first: send /start."))])
             answer: CommandAnswer = getattr(self, command.handler_name)
             return await self._with_notices(t, await answer(t, args))
-
-    async def start(self, sender: Sender, payload: str | None = None) -> Outcome:
-        """/start, with the payload of a shared link if any."""
-        return await self.command(sender, "start", [payload] if payload else [])
-
-    async def help(self, sender: Sender) -> Outcome:
-        """/help."""
-        return await self.command(sender, "help", [])
-
-    async def profile(self, sender: Sender) -> Outcome:
-        """/profile."""
-        return await self.command(sender, "profile", [])
-
-    async def language(self, sender: Sender) -> Outcome:
-        """/language."""
-        return await self.command(sender, "language", [])
-
-    async def stop(self, sender: Sender) -> Outcome:
-        """/stop (or "dừng")."""
-        return await self.command(sender, "stop", [])
-
-    async def forget(self, sender: Sender) -> Outcome:
-        """/forget."""
-        return await self.command(sender, "forget", [])
-
-    async def back(self, sender: Sender) -> Outcome:
-        """/back."""
-        return await self.command(sender, "back", [])
-
-    async def cancel(self, sender: Sender) -> Outcome:
-        """/cancel."""
-        return await self.command(sender, "cancel", [])
 
     @COMMANDS.command(
         "start",
@@ -399,12 +387,12 @@ class ChatService:
     @COMMANDS.command("revoke", needs=Needs.NOTHING)
     async def _revoke(self, t: Turn, args: list[str]) -> Outcome:
         """/revoke <number>."""
-        return await admin.revoke(t.session, await t.actor(), args)
+        return await admin.revoke(t.session, await t.actor(), args, self.tz)
 
     @COMMANDS.command("roles", needs=Needs.NOTHING)
     async def _roles(self, t: Turn, args: list[str]) -> Outcome:
         """Who holds roles in the person's scope."""
-        return await admin.list_roles(t.session, await t.actor(), args)
+        return await admin.list_roles(t.session, await t.actor(), args, self.tz)
 
     @COMMANDS.command("whoami", needs=Needs.NOTHING)
     async def _whoami(self, t: Turn, args: list[str]) -> Outcome:
@@ -417,7 +405,7 @@ class ChatService:
         """A typed message: the answer to the open question, a stop word, or a question."""
         text = clean_input(text)
         if _is_stop_word(text):
-            return await self.stop(sender)
+            return await self.command(sender, "stop", [])
         async with self._turn(sender) as t:
             if t.donor is None:
                 return await self._before_consent(t, text)
@@ -488,15 +476,12 @@ class ChatService:
             return await self._route_choice(t, data)
 
     async def _route_choice(self, t: Turn, data: str) -> Outcome:
-        """What a button (tapped, or typed by its label) does."""
-        kind, _sep, value = data.partition(":")
-        locale, _sep2, after = value.partition(":")
-        if kind in ("lang", "setlang") and locale in SUPPORTED:
-            return await self._chose_language(t, locale, after or None)
-        if kind == "consent":
-            return await self._consented(t, value)
-        if kind == "forget" and not t.duplicate:
-            return await self._forget_answer(t, value)
+        """What a button (tapped, or typed by its label) does: looked up in BUTTONS; a kind the
+        open flow owns goes to the flow."""
+        button = decode(data)
+        route = BUTTONS.get(button) if button is not None else None
+        if route is not None and route.needs is Needs.NOTHING:
+            return await self._answer_button(t, route, button)
         if t.donor is None:
             out = Outcome([Reply(_("Hello! To begin, choose your language."))])
             return out.add(self._language_question(onboarding=True))
@@ -504,41 +489,117 @@ class ChatService:
             return Outcome(await self._where_we_are(t))
         if (again := await self._ask_again_if_unseen(t)) is not None:
             return again
-        if kind == "menu":
-            return await self._menu_choice(t, value)
-        if kind == "edit" and value in EDITABLE:
-            return Outcome(await self.registration.edit(t, value))
-        if kind in CITIZEN_BUTTONS and not t.donor.is_registered:
-            return Outcome([Reply(_("Please finish registering first: send /start."))])
-        number = _number(value)
-        if kind == "drives" and number is not None:
-            return Outcome(await citizen.list_drives(t, self.tz, number))
-        if kind in ("signup", "waitlist") and number is not None:
-            return Outcome(
-                await citizen.sign_up(
-                    t, number, self.tz, waitlist=kind == "waitlist", options=self.check.options
-                )
-            )
-        if kind == "unsign" and number is not None:
-            return Outcome(await citizen.cancel(t, number, self.tz))
-        if kind == "unfollow":
-            province, _sep2, ward = value.partition(":")
-            return Outcome(await citizen.unfollow(t, province, ward))
-        if kind == "follow":
-            return Outcome(await self.follow.begin(t))
-        if kind == "remind":
-            return Outcome(await remind(t, value, self.tz))
-        if kind == COME:
-            return Outcome(await self.urgent_responses.answer_can_come(t, value))
-        if kind == "md" and self._flow(t) is not self.manage:
-            return Outcome(await self.manage.choice(t, data))
+        if route is not None:
+            if route.needs is Needs.REGISTRATION and not t.donor.is_registered:
+                return Outcome([Reply(_("Please finish registering first: send /start."))])
+            return await self._answer_button(t, route, button)
         flow = self._flow(t)
-        if flow is not None and kind in flow.prefixes:
+        if flow is not None and data.partition(":")[0] in flow.prefixes:
             replies = await flow.on_choice(t, data)
             if replies is not None:
                 return Outcome(replies)
+        return await self._stale_button(t)
+
+    async def _answer_button(
+        self, t: Turn, route: ButtonRoute, button: ButtonData | None
+    ) -> Outcome:
+        """Call the router method declared for the button's kind."""
+        answer: ButtonAnswer = getattr(self, route.handler_name)
+        return await answer(t, button)
+
+    async def _stale_button(self, t: Turn) -> Outcome:
+        """A button of an earlier question (or forged data): say so, repeat the open question."""
         out = Outcome(toast=_("That button belongs to an earlier question."))
         return out.add(*await self._where_we_are(t, quiet=True))
+
+    @BUTTONS.route(ChooseLanguage, needs=Needs.NOTHING)
+    async def _language_chosen(self, t: Turn, button: ChooseLanguage) -> Outcome:
+        """The first question's answer (a shared link may ride along)."""
+        if button.locale not in SUPPORTED:
+            return await self._stale_button(t)
+        return await self._chose_language(t, button.locale, button.after or None)
+
+    @BUTTONS.route(SetLanguage, needs=Needs.NOTHING)
+    async def _language_set(self, t: Turn, button: SetLanguage) -> Outcome:
+        """Another language, chosen from /language or the profile."""
+        if button.locale not in SUPPORTED:
+            return await self._stale_button(t)
+        return await self._chose_language(t, button.locale)
+
+    @BUTTONS.route(ConsentAnswer, needs=Needs.NOTHING)
+    async def _consent_tapped(self, t: Turn, button: ConsentAnswer) -> Outcome:
+        """Agreeing or not to the consent text."""
+        return await self._consented(t, button)
+
+    @BUTTONS.route(ForgetAnswer, needs=Needs.NOTHING)
+    async def _forget_tapped(self, t: Turn, button: ForgetAnswer) -> Outcome:
+        """Delete everything: ask, delete or keep (a redelivered tap only repeats the question)."""
+        if t.duplicate:
+            return Outcome(await self._where_we_are(t))
+        return await self._forget_answer(t, button.answer)
+
+    @BUTTONS.route(OpenMenu)
+    async def _menu_tapped(self, t: Turn, button: OpenMenu) -> Outcome:
+        """A main-menu entry."""
+        return await self._menu_choice(t, button.item)
+
+    @BUTTONS.route(EditField)
+    async def _edit_tapped(self, t: Turn, button: EditField) -> Outcome:
+        """Change one field of the profile."""
+        if button.field not in EDITABLE:
+            return await self._stale_button(t)
+        return Outcome(await self.registration.edit(t, button.field))
+
+    @BUTTONS.route(DrivesPage, needs=Needs.REGISTRATION)
+    async def _drives_page(self, t: Turn, button: DrivesPage) -> Outcome:
+        """More upcoming drives."""
+        return Outcome(await citizen.list_drives(t, self.tz, button.page))
+
+    @BUTTONS.route(SignUp, needs=Needs.REGISTRATION)
+    async def _sign_up(self, t: Turn, button: SignUp) -> Outcome:
+        """Sign up for a drive."""
+        options = self.check.options
+        return Outcome(await citizen.sign_up(t, button.drive_id, self.tz, waitlist=False, options=options))
+
+    @BUTTONS.route(JoinWaitlist, needs=Needs.REGISTRATION)
+    async def _join_waitlist(self, t: Turn, button: JoinWaitlist) -> Outcome:
+        """Join a full drive's waiting list."""
+        options = self.check.options
+        return Outcome(
+            await citizen.sign_up(t, button.drive_id, self.tz, waitlist=True, options=options)
+        )
+
+    @BUTTONS.route(CancelSignup, needs=Needs.REGISTRATION)
+    async def _cancel_signup(self, t: Turn, button: CancelSignup) -> Outcome:
+        """Cancel a sign-up or leave a waiting list."""
+        return Outcome(await citizen.cancel(t, button.drive_id, self.tz))
+
+    @BUTTONS.route(Unfollow, needs=Needs.REGISTRATION)
+    async def _unfollow(self, t: Turn, button: Unfollow) -> Outcome:
+        """Stop following a ward."""
+        return Outcome(await citizen.unfollow(t, button))
+
+    @BUTTONS.route(FollowMore, needs=Needs.REGISTRATION)
+    async def _follow_more(self, t: Turn, button: FollowMore) -> Outcome:
+        """Follow another ward."""
+        return Outcome(await self.follow.begin(t))
+
+    @BUTTONS.route(RemindMe, needs=Needs.REGISTRATION)
+    async def _remind(self, t: Turn, button: RemindMe) -> Outcome:
+        """A reminder on the day the person may give again."""
+        return Outcome(await remind(t, button, self.tz))
+
+    @BUTTONS.route(CanCome, needs=Needs.REGISTRATION)
+    async def _can_come(self, t: Turn, button: CanCome) -> Outcome:
+        """ "I can come", under an urgent call."""
+        return Outcome(await self.urgent_responses.answer_can_come(t, button))
+
+    @BUTTONS.route(ManageDrive)
+    async def _manage_drive(self, t: Turn, button: ManageDrive) -> Outcome:
+        """A /mydrives button (while a change is being typed, it belongs to an earlier question)."""
+        if self._flow(t) is self.manage:
+            return await self._stale_button(t)
+        return Outcome(await self.manage.choice(t, button))
 
     # ------------------------------------------------------------ helpers
 
@@ -614,10 +675,10 @@ class ChatService:
         out = Outcome([Reply(done)], menu_locale=locale)
         return out.add(*await self._where_we_are(t, quiet=True))
 
-    async def _consented(self, t: Turn, value: str) -> Outcome:
-        """The explicit tap: record the consent (version, time) and start registering."""
-        locale, _sep, rest = value.partition(":")
-        answer, _sep2, after = rest.partition(":")
+    async def _consented(self, t: Turn, consent: ConsentAnswer) -> Outcome:
+        """The explicit tap (or typed agreement): record the consent (version, time) and start
+        registering."""
+        locale, answer, after = consent.locale, consent.answer, consent.after
         link = after if DEEP_LINK.match(after) else None
         locale = locale if locale in SUPPORTED else self.default_locale
         set_locale(locale)
@@ -651,7 +712,7 @@ class ChatService:
         out = Outcome([Reply(thanks)], menu_locale=locale)
         return out.add(*await self.registration.begin(t, after=link))
 
-    async def _menu_choice(self, t: Turn, value: str) -> Outcome:
+    async def _menu_choice(self, t: Turn, value: MenuItem) -> Outcome:
         """A main-menu button."""
         if value == "profile":
             if not t.me.is_registered:
@@ -790,7 +851,7 @@ class ChatService:
         if shown is not None:
             locale, after = shown
             if word is not None:
-                return await self._consented(t, f"{locale}:{word}:{after or ''}")
+                return await self._consented(t, ConsentAnswer(locale, word, after or ""))
             set_locale(locale)
             answer = faq.match(text, locale)
             out = Outcome([Reply(answer.answer)] if answer else [])
@@ -827,11 +888,6 @@ class ChatService:
             [Button(_("I do not agree"), f"consent:{locale}:no")],
         ]
         return Reply(consent_text(self.organization), buttons)
-
-
-def _number(value: str) -> int | None:
-    """A record id from button data: ASCII digits only, bounded (forged data is refused)."""
-    return int(value) if re.fullmatch(r"[0-9]{1,9}", value) else None
 
 
 def _choice_key(label: str) -> str:

@@ -40,8 +40,7 @@ class Person:
         """Type a message or a /command."""
         if text.startswith("/"):
             name, *args = text[1:].split()
-            method = getattr(self.service, name)
-            return await (method(self.sender(), *args) if args else method(self.sender()))
+            return await self.service.command(self.sender(), name, args)
         return await self.service.text(self.sender(), text)
 
     async def tap(self, data: str) -> Outcome:

@@ -44,12 +44,16 @@ class ButtonData:
 
     def encode(self) -> str:
         """The string sent with the button."""
-        values = [_text(getattr(self, f.name)) for f in dataclasses.fields(self)]  # type: ignore[arg-type]
+        fields = dataclasses.fields(self)  # type: ignore[arg-type]
+        values = [_text(getattr(self, f.name)) for f in fields]
         for value in values[:-1]:
             if ":" in value:
                 raise ValueError(f"only the last field of {self.kind!r} may hold ':'")
-        while values and values[-1] == "" and _has_default(self, len(values) - 1):
-            values.pop()  # "lang:vi", not "lang:vi:"
+        # Trailing fields at their default are left out: "lang:vi", "md:keep".
+        while values and getattr(self, fields[len(values) - 1].name) == _default(
+            fields[len(values) - 1]
+        ):
+            values.pop()
         data = ":".join([self.kind, *values])
         if len(data.encode("utf-8")) > MAX_BYTES:
             raise ValueError(f"button data over {MAX_BYTES} bytes: {data!r}")
@@ -120,8 +124,14 @@ def _field_has_default(field: dataclasses.Field[Any]) -> bool:
     return field.default is not dataclasses.MISSING or field.default_factory is not dataclasses.MISSING
 
 
-def _has_default(data: ButtonData, index: int) -> bool:
-    return _field_has_default(dataclasses.fields(data)[index])  # type: ignore[arg-type]
+def _default(field: dataclasses.Field[Any]) -> Any:
+    """The field's default, or a marker that equals nothing when it has none."""
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    return _NO_DEFAULT
+
+
+_NO_DEFAULT = object()
 
 
 Answer = TypeVar("Answer", bound=Callable[..., Awaitable[Any]])

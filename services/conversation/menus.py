@@ -2,8 +2,30 @@
 
 from __future__ import annotations
 
-from services.conversation.dialog import Button, Reply
+import dataclasses
+from enum import StrEnum
+
+from services.conversation.buttons import ButtonData
+from services.conversation.dialog import Reply
 from services.core.i18n import _
+
+
+class MenuItem(StrEnum):
+    """The main menu's entries."""
+
+    DRIVES = "drives"
+    ELIGIBILITY = "eligibility"
+    PROFILE = "profile"
+    WARDS = "wards"
+    LANGUAGE = "language"
+    HELP = "help"
+
+
+@dataclasses.dataclass(frozen=True)
+class OpenMenu(ButtonData, kind="menu"):
+    """A main-menu entry (also offered at the end of other answers)."""
+
+    item: MenuItem
 
 
 def main_menu(text: str) -> Reply:
@@ -11,10 +33,16 @@ def main_menu(text: str) -> Reply:
     return Reply(
         text,
         [
-            [Button(_("🩸 Drives near me"), "menu:drives")],
-            [Button(_("✅ Can I give blood?"), "menu:eligibility")],
-            [Button(_("👤 My profile"), "menu:profile"), Button(_("🔔 My wards"), "menu:wards")],
-            [Button(_("🌐 Language"), "menu:language"), Button(_("❓ Help"), "menu:help")],
+            [OpenMenu(MenuItem.DRIVES).button(_("🩸 Drives near me"))],
+            [OpenMenu(MenuItem.ELIGIBILITY).button(_("✅ Can I give blood?"))],
+            [
+                OpenMenu(MenuItem.PROFILE).button(_("👤 My profile")),
+                OpenMenu(MenuItem.WARDS).button(_("🔔 My wards")),
+            ],
+            [
+                OpenMenu(MenuItem.LANGUAGE).button(_("🌐 Language")),
+                OpenMenu(MenuItem.HELP).button(_("❓ Help")),
+            ],
         ],
     )
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+from services.conversation.buttons import ButtonData
 from services.core.i18n import _
 
 # Bump whenever the wording below changes: each donor's record says which version they accepted.
@@ -25,3 +28,34 @@ def consent_text(organization: str) -> str:
         "\n"
         "Tap “I agree” to continue. If you do not agree, nothing about you is stored."
     ).format(organization=organization)
+
+
+@dataclasses.dataclass(frozen=True)
+class ChooseLanguage(ButtonData, kind="lang"):
+    """The first question: a language, before consent (a shared link rides along)."""
+
+    locale: str
+    after: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class SetLanguage(ButtonData, kind="setlang"):
+    """A registered person switching language."""
+
+    locale: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ConsentAnswer(ButtonData, kind="consent"):
+    """Agreeing (answer "yes") or not to the consent text shown in `locale`."""
+
+    locale: str
+    answer: str
+    after: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class ForgetAnswer(ButtonData, kind="forget"):
+    """Deleting everything: "ask" (show the question), "yes" or "no"."""
+
+    answer: str

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from models import Donor
-from services.conversation.dialog import Button, Reply
+from services.conversation.dialog import Reply
+from services.conversation.menus import MenuItem, OpenMenu
 from services.core.i18n import _
 from services.core.labels import language_label
 from services.donors import questions
+from services.donors.consent import ForgetAnswer
 
 
 def profile_card(donor: Donor, title: str | None = None) -> Reply:
@@ -24,8 +26,8 @@ def profile_card(donor: Donor, title: str | None = None) -> Reply:
     buttons = [
         *questions.edit_buttons(),
         [
-            Button(_("🌐 Language"), "menu:language"),
-            Button(_("🗑 Delete my data"), "forget:ask"),
+            OpenMenu(MenuItem.LANGUAGE).button(_("🌐 Language")),
+            ForgetAnswer("ask").button(_("🗑 Delete my data")),
         ],
     ]
     return Reply("\n".join(lines), buttons)

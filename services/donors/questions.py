@@ -6,12 +6,14 @@ as the move to the next step, so a crash never loses an accepted answer.
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from models import Donor
+from services.conversation.buttons import ButtonData
 from services.conversation.dialog import Button, Keyboard, Reply
 from services.core.i18n import _
 from services.core.labels import (
@@ -207,7 +209,7 @@ def edit_buttons() -> list[list[Button]]:
         "blood": _("✏️ Blood group"),
         "donation": _("✏️ Last donation"),
     }
-    buttons = [Button(label, f"edit:{key}") for key, label in labels.items()]
+    buttons = [EditField(key).button(label) for key, label in labels.items()]
     return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
 
 
@@ -558,3 +560,10 @@ def _clip(text: str, limit: int = 40) -> str:
     """Quote at most `limit` characters of what the person typed."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclasses.dataclass(frozen=True)
+class EditField(ButtonData, kind="edit"):
+    """Change one field of the profile (a key of EDITABLE)."""
+
+    field: str

@@ -13,6 +13,13 @@ from services.core.i18n import _
 from services.core.labels import date_label
 from services.donors import follows
 from services.drives import drive_store
+from services.drives.buttons import (
+    CancelSignup,
+    DrivesPage,
+    FollowMore,
+    SignUp,
+    Unfollow,
+)
 from services.drives.search import drives_from
 from services.drives.views import (
     calendar_document,
@@ -24,6 +31,7 @@ from services.eligibility.donor_status import DayVerdict, eligibility_on
 from services.eligibility.rules import DonationKind, RuleOptions
 from services.eligibility.texts import (
     EVENT_LABELS,
+    RemindMe,
     citation_text,
     event_label,
     reason_line,
@@ -49,7 +57,7 @@ async def list_drives(t: Turn, tz: ZoneInfo, page: int = 0) -> list[Reply]:
         return [Reply(text)]
     replies = [await card(t, drive, tz) for drive in drives]
     if more:
-        replies.append(Reply(_("More drives:"), [[Button(_("Next ▶"), f"drives:{page + 1}")]]))
+        replies.append(Reply(_("More drives:"), [[DrivesPage(page + 1).button(_("Next ▶"))]]))
     return replies
 
 
@@ -103,10 +111,10 @@ async def sign_up(
             "You are on the waiting list. If a seat is freed, it goes to the first person "
             "waiting, and we will tell you."
         )
-        return [Reply(text, [[Button(_("Leave the waiting list"), f"unsign:{drive_id}")]])]
+        return [Reply(text, [[CancelSignup(drive_id).button(_("Leave the waiting list"))]])]
     done = Reply(
         _("✅ You are signed up. Here is the calendar entry; see you there!"),
-        [[Button(_("Cancel my sign-up"), f"unsign:{drive_id}")]],
+        [[CancelSignup(drive_id).button(_("Cancel my sign-up"))]],
         document=calendar_document(drive, tz),
     )
     return [done]
@@ -159,7 +167,7 @@ def _signup_button(drive: Drive, tz: ZoneInfo) -> Button:
     label = _("✍️ Sign up: {date}, {venue}").format(
         date=date_label(drive.starts_at.astimezone(tz).date()), venue=venue
     )
-    return Button(label, f"signup:{drive.id}")
+    return SignUp(drive.id or 0).button(label)
 
 
 async def _too_early(t: Turn, verdict: DayVerdict, tz: ZoneInfo) -> list[Reply]:
@@ -199,7 +207,7 @@ async def _too_early(t: Turn, verdict: DayVerdict, tz: ZoneInfo) -> list[Reply]:
         )
     code = verdict.reason.code if verdict.reason is not None else verdict.saved_code
     remind = _("🔔 Remind me on {date}").format(date=earliest)
-    buttons.append([Button(remind, f"remind:{verdict.earliest.isoformat()}:{code or 'deferred'}")])
+    buttons.append([RemindMe(verdict.earliest, code or "deferred").button(remind)])
     return [Reply("\n".join(lines), buttons)]
 
 
@@ -238,8 +246,8 @@ async def wards_menu(t: Turn) -> list[Reply]:
             text = _("✖ {ward} (your own ward)").format(ward=label)
         else:
             text = _("✖ {ward}").format(ward=label)
-        rows.append([Button(text, f"unfollow:{province_code}:{ward_code}")])
-    rows.append([Button(_("➕ Follow another ward"), "follow:add")])
+        rows.append([Unfollow(province_code, ward_code).button(text)])
+    rows.append([FollowMore().button(_("➕ Follow another ward"))])
     if pairs:
         text = _("You receive drives and notices for these wards (tap one to unfollow):")
     else:
@@ -252,12 +260,9 @@ def _is_home(t: Turn, province_code: str, ward_code: str) -> bool:
     return (province_code, ward_code) == (t.me.province_code, t.me.ward_code)
 
 
-async def unfollow(t: Turn, province_code: str, ward_code: str) -> list[Reply]:
-    """Stop following a ward; the donor's own ward only once they confirm.
-
-    `ward_code` may end in ":yes" or ":no", the answer to that confirmation
-    ("unfollow:<province>:<ward>:yes", well under Telegram's 64 bytes of button data)."""
-    ward_code, _sep, answer = ward_code.partition(":")
+async def unfollow(t: Turn, button: Unfollow) -> list[Reply]:
+    """Stop following a ward; the donor's own ward only once they confirm ("yes"/"no")."""
+    province_code, ward_code, answer = button.province_code, button.ward_code, button.answer
     name = ward_label(province_code, ward_code)
     donor_id = t.me.id or 0
     if answer == "no":
@@ -270,10 +275,11 @@ async def unfollow(t: Turn, province_code: str, ward_code: str) -> list[Reply]:
             "{ward} is your own ward. If you stop following it, you will no longer receive "
             "its drives and notices. Stop following it?"
         ).format(ward=name)
-        data = f"unfollow:{province_code}:{ward_code}"
+        yes = Unfollow(province_code, ward_code, "yes")
+        no = Unfollow(province_code, ward_code, "no")
         buttons = [
-            [Button(_("Yes, stop following {ward}").format(ward=name), f"{data}:yes")],
-            [Button(_("No, keep following it"), f"{data}:no")],
+            [yes.button(_("Yes, stop following {ward}").format(ward=name))],
+            [no.button(_("No, keep following it"))],
         ]
         return [Reply(text, buttons)]
     removed = await follows.unfollow(t.session, donor_id, province_code, ward_code)

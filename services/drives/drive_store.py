@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -53,6 +54,53 @@ async def drive_wards(session: AsyncSession, drive_id: int) -> list[str]:
         select(DriveWard.ward_code).where(col(DriveWard.drive_id) == drive_id)
     )
     return list(result.all())
+
+
+@dataclass(frozen=True)
+class DriveSummary:
+    """A drive with its wards and sign-up counts, for a leader's list."""
+
+    drive: Drive
+    ward_codes: list[str]
+    confirmed: int
+    waiting: int
+
+
+async def upcoming_summaries(
+    session: AsyncSession, provinces: Collection[str] | None, limit: int
+) -> list[DriveSummary]:
+    """Published drives not yet over (in these provinces; all when None), soonest first, with
+    their wards and counts: three queries whatever the number of drives."""
+    query = select(Drive).where(col(Drive.ends_at) > utcnow(), col(Drive.status) == PUBLISHED)
+    if provinces is not None:
+        query = query.where(col(Drive.province_code).in_(list(provinces)))
+    drives = list((await session.exec(query.order_by(col(Drive.starts_at)).limit(limit))).all())
+    ids = [drive.id for drive in drives if drive.id is not None]
+    if not ids:
+        return []
+    wards: dict[int, list[str]] = {}
+    rows = await session.exec(
+        select(DriveWard.drive_id, DriveWard.ward_code).where(col(DriveWard.drive_id).in_(ids))
+    )
+    for drive_id, ward_code in rows.all():
+        wards.setdefault(drive_id, []).append(ward_code)
+    counts: dict[tuple[int, str], int] = {}
+    grouped = await session.exec(
+        select(Signup.drive_id, Signup.status, func.count())
+        .where(col(Signup.drive_id).in_(ids))
+        .group_by(col(Signup.drive_id), col(Signup.status))
+    )
+    for drive_id, status, count in grouped.all():
+        counts[(drive_id, status)] = int(count)
+    return [
+        DriveSummary(
+            drive,
+            wards.get(drive.id or 0, []),
+            counts.get((drive.id or 0, CONFIRMED), 0),
+            counts.get((drive.id or 0, WAITING), 0),
+        )
+        for drive in drives
+    ]
 
 
 async def lock_drive(session: AsyncSession, drive_id: int) -> Drive | None:

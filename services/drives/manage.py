@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import col, select
-
 from models import Donor, Drive
 from models.types import utcnow
-from services.conversation.dialog import Button, Reply
+from services.conversation.dialog import Reply
 from services.conversation.flow import Flow, Turn
 from services.core.i18n import _, ngettext
 from services.core.validation import InputError
 from services.drives import drive_store
+from services.drives.buttons import ManageDrive
 from services.drives.fields import drive_day, drive_hours, positive_count, short_text
 from services.drives.views import (
     change_notice,
@@ -30,6 +28,7 @@ from services.roles.refusals import refuse
 
 EDIT_DRIVE = "editdrive"
 FIELDS = ("day", "hours", "venue", "address", "collector", "target", "capacity")
+OVERVIEW_LIMIT = 20  # drives listed by /mydrives
 
 
 class ManageDriveFlow(Flow):
@@ -50,31 +49,23 @@ class ManageDriveFlow(Flow):
         actor = await t.actor()
         if not actor.is_privileged:
             return [refuse(access.Action.EDIT_DRIVE)]
-        query = select(Drive).where(
-            col(Drive.ends_at) > utcnow(), col(Drive.status) == drive_store.PUBLISHED
-        )
         provinces = access.provinces_in_scope(actor)
-        if provinces is not None:
-            query = query.where(col(Drive.province_code).in_(provinces))
-        drives = (await t.session.exec(query.order_by(col(Drive.starts_at)).limit(20))).all()
         replies = []
-        for drive in drives:
-            wards = await drive_store.drive_wards(t.session, drive.id or 0)
+        for summary in await drive_store.upcoming_summaries(t.session, provinces, OVERVIEW_LIMIT):
+            drive, wards = summary.drive, summary.ward_codes
             if not access.allowed(actor, access.Action.EDIT_DRIVE, drive.province_code, wards):
                 continue
-            confirmed = await drive_store.count_signups(t.session, drive.id or 0, drive_store.CONFIRMED)
-            waiting = await drive_store.count_signups(t.session, drive.id or 0, drive_store.WAITING)
             text = (
                 drive_text(drive, wards, self.tz, None)
                 + "\n"
                 + _("👥 Signed up: {confirmed}/{capacity}, waiting: {waiting}").format(
-                    confirmed=confirmed, capacity=drive.capacity, waiting=waiting
+                    confirmed=summary.confirmed, capacity=drive.capacity, waiting=summary.waiting
                 )
             )
             buttons = [
                 [
-                    Button(_("✏️ Change"), f"md:edit:{drive.id}"),
-                    Button(_("❌ Cancel the drive"), f"md:cancel:{drive.id}"),
+                    ManageDrive("edit", drive.id or 0).button(_("✏️ Change")),
+                    ManageDrive("cancel", drive.id or 0).button(_("❌ Cancel the drive")),
                 ]
             ]
             replies.append(Reply(text, buttons))
@@ -82,12 +73,9 @@ class ManageDriveFlow(Flow):
             return [Reply(_("You have no upcoming drive to manage. /newdrive creates one."))]
         return replies
 
-    async def choice(self, t: Turn, data: str) -> list[Reply]:
+    async def choice(self, t: Turn, button: ManageDrive) -> list[Reply]:
         """The buttons of /mydrives (they work without an open flow)."""
-        parts = data.split(":")
-        action = parts[1] if len(parts) > 1 else ""
-        # ASCII digits only, bounded: forged data ("md:x:²", 10**30) is refused, not a traceback.
-        drive_id = int(parts[2]) if len(parts) > 2 and re.fullmatch(r"[0-9]{1,9}", parts[2]) else 0
+        action, drive_id = button.action, button.drive_id
         if action == "keep":
             return [Reply(_("The drive stays as it is."))]
         drive, wards, actor = await self._allowed_drive(t, drive_id)
@@ -111,15 +99,19 @@ class ManageDriveFlow(Flow):
                 "target": _("Target"),
                 "capacity": _("Seats"),
             }
-            rows = [[Button(labels[f], f"md:field:{drive_id}:{f}")] for f in FIELDS]
+            rows = [[ManageDrive("field", drive_id, f).button(labels[f])] for f in FIELDS]
             return [Reply(_("What do you want to change?"), rows)]
-        if action == "field" and len(parts) == 4 and parts[3] in FIELDS:
-            await t.goto(EDIT_DRIVE, parts[3], {"drive": drive_id})
-            return [self._question(parts[3])]
+        if action == "field" and button.field in FIELDS:
+            await t.goto(EDIT_DRIVE, button.field, {"drive": drive_id})
+            return [self._question(button.field)]
         if action == "cancel":
             buttons = [
-                [Button(_("❌ Yes, cancel it and tell everyone"), f"md:cancelyes:{drive_id}")],
-                [Button(_("No, keep it"), "md:keep")],
+                [
+                    ManageDrive("cancelyes", drive_id).button(
+                        _("❌ Yes, cancel it and tell everyone")
+                    )
+                ],
+                [ManageDrive("keep").button(_("No, keep it"))],
             ]
             return [Reply(_("Cancel this drive? Everyone signed up will be told."), buttons)]
         if action == "cancelyes":
@@ -168,7 +160,9 @@ class ManageDriveFlow(Flow):
         try:
             changes = self._parse(field, text, drive, t.today)
             if field == "capacity":
-                confirmed = await drive_store.count_signups(t.session, drive.id or 0, drive_store.CONFIRMED)
+                confirmed = await drive_store.count_signups(
+                    t.session, drive.id or 0, drive_store.CONFIRMED
+                )
                 if changes["capacity"] < confirmed:
                     raise InputError(
                         ngettext(
@@ -183,7 +177,9 @@ class ManageDriveFlow(Flow):
         for name, value in changes.items():
             setattr(drive, name, value)
         drive.updated_at = utcnow()
-        promoted = await drive_store.promote_waiting(t.session, drive) if field == "capacity" else []
+        promoted = (
+            await drive_store.promote_waiting(t.session, drive) if field == "capacity" else []
+        )
         await access.audit(
             t.session,
             actor,

@@ -12,6 +12,7 @@ from babel.dates import format_date
 from models import Drive
 from services.conversation.dialog import Button, Document, Reply, Venue
 from services.core.i18n import _, get_locale, ngettext
+from services.drives.buttons import CancelSignup, JoinWaitlist, SignUp
 from services.drives.drive_store import CAMPAIGNS, ics_file
 from services.knowledge.wards import get_ward
 
@@ -81,14 +82,14 @@ def drive_card(
     if drive.status == "published":
         if signup_status == "confirmed":
             text += "\n\n" + _("✅ You are signed up.")
-            buttons.append([Button(_("Cancel my sign-up"), f"unsign:{drive.id}")])
+            buttons.append([CancelSignup(drive.id or 0).button(_("Cancel my sign-up"))])
         elif signup_status == "waiting":
             text += "\n\n" + _("⏳ You are on the waiting list.")
-            buttons.append([Button(_("Leave the waiting list"), f"unsign:{drive.id}")])
+            buttons.append([CancelSignup(drive.id or 0).button(_("Leave the waiting list"))])
         elif seats > 0:
-            buttons.append([Button(_("✍️ Sign up"), f"signup:{drive.id}")])
+            buttons.append([SignUp(drive.id or 0).button(_("✍️ Sign up"))])
         else:
-            buttons.append([Button(_("⏳ Join the waiting list"), f"waitlist:{drive.id}")])
+            buttons.append([JoinWaitlist(drive.id or 0).button(_("⏳ Join the waiting list"))])
     venue = None
     if drive.latitude is not None and drive.longitude is not None:
         venue = Venue(drive.latitude, drive.longitude, drive.venue_name, drive.address)
@@ -192,7 +193,7 @@ def change_notice(
         text += "\n\n" + _("📎 The updated calendar entry follows; it replaces the old one.")
         document = calendar_document(drive, tz)
     label = _("Cancel my sign-up") if signup_status == "confirmed" else _("Leave the waiting list")
-    return Reply(text, [[Button(label, f"unsign:{drive.id}")]], document=document)
+    return Reply(text, [[CancelSignup(drive.id or 0).button(label)]], document=document)
 
 
 def seat_freed_notice(drive: Drive, ward_codes: list[str], tz: ZoneInfo) -> Reply:
@@ -203,6 +204,6 @@ def seat_freed_notice(drive: Drive, ward_codes: list[str], tz: ZoneInfo) -> Repl
     )
     return Reply(
         text,
-        [[Button(_("Cancel my sign-up"), f"unsign:{drive.id}")]],
+        [[CancelSignup(drive.id or 0).button(_("Cancel my sign-up"))]],
         document=calendar_document(drive, tz),
     )

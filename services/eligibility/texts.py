@@ -5,9 +5,11 @@ Channel-neutral and translated with gettext; the rules themselves are in service
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from datetime import date
 
+from services.conversation.buttons import ButtonData
 from services.core.i18n import N_, _, get_locale, ngettext
 from services.core.labels import date_label, number_label
 from services.eligibility.rules import (
@@ -316,3 +318,11 @@ def latest_reason(verdict: Verdict) -> Reason | None:
     """The reason that sets the earliest date (the one a reminder is about)."""
     dated = [r for r in verdict.reasons if r.effect is Effect.DEFER and r.until is not None]
     return max(dated, key=lambda r: r.until or date.min) if dated else None
+
+
+@dataclasses.dataclass(frozen=True)
+class RemindMe(ButtonData, kind="remind"):
+    """"Remind me on that day": the first day the rules allow, and the reason's code."""
+
+    day: date
+    code: str

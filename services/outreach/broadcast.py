@@ -20,7 +20,7 @@ from services.core.validation import InputError
 from services.donors import follows
 from services.knowledge.wards import get_province, get_ward, haversine_km, wards
 from services.outreach import notify, outbox
-from services.outreach.urgent import COME
+from services.outreach.urgent import CanCome
 from services.roles import access
 from services.roles.refusals import refuse
 
@@ -458,7 +458,7 @@ class BroadcastFlow(Flow):
             + "\n\n"
             + _("If you can come, tap “I can come”: the organiser gets your name and phone number.")
         )
-        return Reply(text, [[Button(_("🙋 I can come"), f"{COME}:{broadcast_id}")]])
+        return Reply(text, [[CanCome(broadcast_id).button(_("🙋 I can come"))]])
 
     async def _send(self, t: Turn, data: dict[str, Any], actor: access.Actor) -> list[Reply]:
         """Queue for every recipient, write the audit entry."""

@@ -9,6 +9,7 @@ chat.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Broadcast, Donor, OutboxMessage, UrgentResponse
 from models.types import utcnow
+from services.conversation.buttons import ButtonData
 from services.conversation.dialog import Reply
 from services.conversation.flow import Turn
 from services.core.i18n import _, ngettext
@@ -26,7 +28,6 @@ from services.core.labels import phone_label
 from services.outreach import notify
 from services.roles import access
 
-COME = "come"  # the button kind of "I can come": come:<broadcast id>
 URGENT_KIND = "urgent"
 ANSWER_KIND = "urgent_answer"
 # After this long a call is taken as over: blood is needed within hours, not weeks.
@@ -41,9 +42,9 @@ class UrgentResponses:
         self.tz = tz
         self.admin_ids = admin_ids
 
-    async def answer_can_come(self, t: Turn, value: str) -> list[Reply]:
+    async def answer_can_come(self, t: Turn, button: CanCome) -> list[Reply]:
         """Record that the person can come, tell the leader, thank the person."""
-        call = await self._call(t, value)
+        call = await self._call(t, button.broadcast_id)
         if call is None:
             return [Reply(_("This urgent call is over or was not sent to you. Thank you!"))]
         assert call.id is not None
@@ -62,11 +63,11 @@ class UrgentResponses:
             )
         return [Reply(text)]
 
-    async def _call(self, t: Turn, value: str) -> Broadcast | None:
+    async def _call(self, t: Turn, broadcast_id: int) -> Broadcast | None:
         """The urgent call, if it is still open and was sent to this person."""
-        if not (value.isascii() and value.isdigit()) or not 0 < int(value) <= MAX_ID:
+        if not 0 < broadcast_id <= MAX_ID:
             return None
-        call = await t.session.get(Broadcast, int(value))
+        call = await t.session.get(Broadcast, broadcast_id)
         if call is None or call.kind != URGENT_KIND or utcnow() - call.created_at > OPEN_FOR:
             return None
         sent_to_me = await t.session.exec(
@@ -167,3 +168,10 @@ async def responders(session: AsyncSession, broadcast_id: int) -> list[Donor]:
         .order_by(col(UrgentResponse.created_at), col(UrgentResponse.id))
     )
     return list(result.all())
+
+
+@dataclasses.dataclass(frozen=True)
+class CanCome(ButtonData, kind="come"):
+    """"I can come", under an urgent call."""
+
+    broadcast_id: int

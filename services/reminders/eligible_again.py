@@ -19,6 +19,7 @@ from services.conversation.flow import Turn
 from services.core.i18n import _
 from services.core.labels import date_label
 from services.donors import donor_store
+from services.eligibility.texts import RemindMe
 from services.outreach import notify, outbox
 
 REMINDER = "reminder"
@@ -110,13 +111,9 @@ async def pending_for(session: AsyncSession, donor_id: int) -> list[OutboxMessag
     return list((await session.exec(statement)).all())
 
 
-async def remind(t: Turn, value: str, tz: ZoneInfo) -> list[Reply]:
+async def remind(t: Turn, button: RemindMe, tz: ZoneInfo) -> list[Reply]:
     """The "remind me" tap: keep the date and reason code, queue the reminder for that morning."""
-    day_iso, _sep, code = value.partition(":")
-    try:
-        day = date.fromisoformat(day_iso)
-    except ValueError:
-        return [Reply(_("That button belongs to an earlier question."))]
+    day, code = button.day, button.code
     if day <= t.today:
         return [Reply(_("That day has come: you can check again with /eligibility."))]
     await schedule(t.session, t.me, day, code, tz)

@@ -31,14 +31,11 @@ from services.roles.access import (
 )
 from services.roles.refusals import refuse, ward_names
 
-DISPLAY_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_REPLY_CHARS = 3500  # Telegram allows 4,096 per message; keep room
 MAX_USER_ID_DIGITS = 20
 MAX_PROVINCE_WORDS = 4  # "Thành phố Hồ Chí Minh"
 SHOWN_GRANT_WARDS = 30  # in a grant's answer and notice (a club may cover hundreds)
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‟": '"', "«": '"', "»": '"'})
-
-
 
 
 # --- refusals ---------------------------------------------------------------------------------
@@ -360,7 +357,7 @@ def revoke_usage() -> Reply:
     return Reply(_("To remove a role: /revoke <number>, the number shown by /roles."))
 
 
-async def revoke(session: AsyncSession, actor: Actor, args: list[str]) -> Outcome:
+async def revoke(session: AsyncSession, actor: Actor, args: list[str], tz: ZoneInfo) -> Outcome:
     """/revoke <number>: remove a grant within the caller's scope; the same /revoke again
     says it was already done."""
     if not (actor.is_admin or actor.is_staff):
@@ -378,7 +375,7 @@ async def revoke(session: AsyncSession, actor: Actor, args: list[str]) -> Outcom
     province = _province_label(view.province_code)
     person = await _person(session, view)
     if view.already:
-        day = view.removed_at.astimezone(DISPLAY_TZ).strftime("%d/%m/%Y") if view.removed_at else ""
+        day = view.removed_at.astimezone(tz).strftime("%d/%m/%Y") if view.removed_at else ""
         if view.role == Role.STAFF:
             text = _(
                 "Already done: #{id} was removed on {date}. {person} is no longer "
@@ -451,10 +448,10 @@ async def _person(session: AsyncSession, view: GrantView) -> str:
     return _named(view.person, await _names(session, [view.person]))
 
 
-def _grant_line(view: GrantView, names: dict[str, str]) -> str:
+def _grant_line(view: GrantView, names: dict[str, str], tz: ZoneInfo) -> str:
     """One grant as a line of /roles."""
     province = _province_label(view.province_code)
-    day = view.granted_at.astimezone(DISPLAY_TZ).strftime("%d/%m/%Y") if view.granted_at else ""
+    day = view.granted_at.astimezone(tz).strftime("%d/%m/%Y") if view.granted_at else ""
     person, by = _named(view.person, names), _named(view.granted_by, names)
     if view.role == Role.STAFF:
         return _("#{id} staff of {province}: {person}, by {by} on {date}").format(
@@ -485,7 +482,7 @@ def _chunked(lines: list[str]) -> list[Reply]:
     return replies
 
 
-async def list_roles(session: AsyncSession, actor: Actor, args: list[str]) -> Outcome:
+async def list_roles(session: AsyncSession, actor: Actor, args: list[str], tz: ZoneInfo) -> Outcome:
     """/roles: the grants the caller may see, with their numbers and the holders' names."""
     try:
         views = await access.list_grants(session, actor)
@@ -512,7 +509,7 @@ async def list_roles(session: AsyncSession, actor: Actor, args: list[str]) -> Ou
         )
     footer = _("To remove one: /revoke <number>.")
     names = await _names(session, [label for v in views for label in (v.person, v.granted_by)])
-    return Outcome(_chunked([header, "", *(_grant_line(v, names) for v in views), "", footer]))
+    return Outcome(_chunked([header, "", *(_grant_line(v, names, tz) for v in views), "", footer]))
 
 
 # --- /whoami ----------------------------------------------------------------------------------
