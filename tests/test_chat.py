@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,7 +15,9 @@ from sqlmodel import func, select
 from models import ConsentRecord, ConversationState, Donor
 from models.database import Database
 from services.chat import ChatService
+from services.conversation import state_store
 from services.conversation.dialog import Outcome, Sender
+from services.core.i18n import _, use_locale
 from services.donors.consent import CONSENT_VERSION
 
 _events = itertools.count(1)
@@ -270,3 +275,46 @@ async def test_forget_really_deletes(service: ChatService, db: Database) -> None
         assert (await session.exec(select(Donor))).one().external_id == "20"
     out = await person.say("/forget")
     assert buttons(out) == []
+
+
+async def test_the_same_update_handled_twice_at_once_is_applied_once(
+    service: ChatService, db: Database, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A redelivered update racing its first delivery: the turn locks the person's row
+    (FOR UPDATE), so the second sees the first's event id and only repeats the question."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite runs one writer at a time anyway")
+    person = Person(service, 19)
+    await person.say("/start")
+    await person.tap("lang:vi")
+    await person.tap("consent:vi:yes")
+    await person.say("Nguyễn Văn An")
+    await person.say("25/08/1995")
+    await person.tap("sex:male")
+    same = person.sender()
+    # Both deliveries meet right after loading the person (or the first goes on alone after
+    # half a second, when the second is held by the row lock).
+    arrived, both = 0, asyncio.Event()
+    load_state = state_store.get_state
+
+    async def meet(session: Any, donor_id: int) -> Any:
+        nonlocal arrived
+        arrived += 1
+        if arrived == 2:
+            both.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(both.wait(), 0.5)
+        return await load_state(session, donor_id)
+
+    monkeypatch.setattr(state_store, "get_state", meet)
+    outcomes = await asyncio.gather(
+        service.text(same, "0912 345 678"), service.text(same, "0912 345 678")
+    )
+    with use_locale("vi"):
+        saved = _("Saved: {phone}").format(phone="0912 345 678")
+    assert [saved in texts(out) for out in outcomes].count(True) == 1  # applied once
+    async with db.session() as session:
+        donor = (await session.exec(select(Donor))).one()
+        state = await session.get(ConversationState, donor.id)
+    assert donor.phone_e164 == "+84912345678"
+    assert state is not None and state.step == "ward"
