@@ -50,7 +50,7 @@ from services.chat import COMMANDS, ChatService
 from services.config import Settings, SettingsError, load_settings
 from services.core.log_privacy import configure_logging
 from services.knowledge import old_addresses
-from services.knowledge.faq import default_index as load_faq
+from services.knowledge import faq
 
 log = logging.getLogger("bot")
 
@@ -186,7 +186,7 @@ async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
     db = Database(settings.database_url)
     try:
         await upgrade_database(db.engine)
-        await asyncio.to_thread(load_faq)  # build the FAQ index now, not on the first question
+        await asyncio.to_thread(faq.default_index)  # build the FAQ index now, not on the first question
         old_addresses.preload()  # the pre-2025 ward index, built in the background
         yield Runtime(settings, db)
     finally:
