@@ -271,7 +271,7 @@ class StepFlow(Flow, Generic[D]):
             return move.say
         target = step.name if move.to is None else move.to
         if target == NEXT:
-            target = self._after(t, draft, step)
+            target = self.following(t, draft, step.name)
         history = self.history(t, draft)
         if target != step.name:
             self._forget(draft, step)
@@ -283,12 +283,12 @@ class StepFlow(Flow, Generic[D]):
         await self._write(t, target, draft, history)
         return [*move.say, *(self.ask(t, draft, target) if move.ask else [])]
 
-    def _after(self, t: Turn, draft: D, step: Step[D]) -> str:
+    def following(self, t: Turn, draft: D, step: str) -> str:
         """The step after `step` on the person's path (answers given so far may change it)."""
         path = self.path(t, draft)
-        index = path.index(step.key)
+        index = path.index(self.steps[step].key)
         if index + 1 >= len(path):
-            raise ValueError(f"{self.name}.{step.name} is the last step: its save must finish")
+            raise ValueError(f"{self.name}.{step} is the last step: its save must finish")
         return path[index + 1]
 
     def _forget(self, draft: D, step: Step[D]) -> None:
