@@ -14,6 +14,7 @@ from models import Donor, Drive
 from models.database import Database
 from models.types import utcnow
 from services.chat import ChatService
+from services.conversation.buttons import decode
 from services.core.i18n import use_locale
 from services.core.validation import (
     DateFormatError,
@@ -183,17 +184,17 @@ def donor(birth: date | None = date(1995, 8, 25)) -> Donor:
 
 @pytest.mark.parametrize("text", ["01/01/1800", "1800-01-01", "15/03/1900"])
 def test_a_donation_two_centuries_ago_is_refused(text: str) -> None:
-    answer = questions.answer_text("donation_date", text, donor(birth=None), {}, TODAY)
+    answer = questions.answer_donation_date(text, donor(birth=None), TODAY)
     assert answer.fields is None and answer.error and "too long ago" in answer.error
 
 
 def test_a_donation_before_the_donor_was_born_or_18_is_refused() -> None:
-    before_birth = questions.answer_text("donation_date", "01/01/1990", donor(), {}, TODAY)
+    before_birth = questions.answer_donation_date("01/01/1990", donor(), TODAY)
     assert before_birth.fields is None and before_birth.error
     assert "18th birthday (25/08/2013)" in before_birth.error
-    at_17 = questions.answer_text("donation_date", "24/08/2013", donor(), {}, TODAY)
+    at_17 = questions.answer_donation_date("24/08/2013", donor(), TODAY)
     assert at_17.fields is None and at_17.error and "must be 18" in at_17.error
-    on_the_day = questions.answer_text("donation_date", "25/08/2013", donor(), {}, TODAY)
+    on_the_day = questions.answer_donation_date("25/08/2013", donor(), TODAY)
     assert on_the_day.fields == {"last_donation_date": date(2013, 8, 25)}
 
 
@@ -208,7 +209,7 @@ def test_a_donation_before_the_donor_was_born_or_18_is_refused() -> None:
 )
 def test_a_month_is_read_as_its_last_day_and_said_so(text: str, expected: date) -> None:
     with use_locale("vi"):
-        answer = questions.answer_text("donation_date", text, donor(), {}, TODAY)
+        answer = questions.answer_donation_date(text, donor(), TODAY)
     assert answer.fields == {"last_donation_date": expected}
     assert answer.notes == [
         f"Mình ghi là {expected:%d/%m/%Y} — ngày cuối tháng, để tính thời gian chờ an toàn."
@@ -217,28 +218,30 @@ def test_a_month_is_read_as_its_last_day_and_said_so(text: str, expected: date) 
 
 def test_this_month_is_read_as_today() -> None:
     with use_locale("en"):
-        answer = questions.answer_text("donation_date", "11/2026", donor(), {}, TODAY)
+        answer = questions.answer_donation_date("11/2026", donor(), TODAY)
     assert answer.fields == {"last_donation_date": TODAY}
     assert "22/11/2026 (today)" in answer.notes[0]
 
 
 def test_a_future_or_impossible_month_is_refused() -> None:
     with use_locale("en"):
-        future = questions.answer_text("donation_date", "12/2026", donor(), {}, TODAY)
-        impossible = questions.answer_text("donation_date", "13/2026", donor(), {}, TODAY)
-        young = questions.answer_text("donation_date", "7/2013", donor(), {}, TODAY)
+        future = questions.answer_donation_date("12/2026", donor(), TODAY)
+        impossible = questions.answer_donation_date("13/2026", donor(), TODAY)
+        young = questions.answer_donation_date("7/2013", donor(), TODAY)
     assert future.error == "12/2026 is in the future. Please check the year."
     assert impossible.error and "not a month" in impossible.error
     assert young.error and "18th birthday" in young.error  # all of July 2013 is before it
 
 
 def test_i_dont_remember_the_day_asks_for_the_month() -> None:
-    question = questions.prompt("donation_date", donor(), {})
-    assert [b.data for row in question[0].buttons for b in row] == [questions.NO_DAY]
-    answer = questions.answer_choice("donation_date", questions.NO_DAY)
+    question = questions.ask_donation_date()
+    assert [b.data for row in question.buttons for b in row] == [questions.NO_DAY]
+    tapped = decode(questions.NO_DAY)
+    assert isinstance(tapped, questions.DonationKindButton)
+    answer = questions.answer_donation_date_button(tapped)
     assert answer is not None and answer.fields is None and answer.error is None
     assert "9/2026" in answer.replies[0].text
-    assert questions.answer_choice("donation_kind", questions.NO_DAY) is None  # a stale tap elsewhere
+    assert questions.answer_donation_kind_button(tapped) is None  # a stale tap elsewhere
 
 
 # ---------------------------------------------------------------- the day of a drive

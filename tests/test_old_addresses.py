@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from models import Donor
 from models.database import Database
 from services.core.i18n import use_locale
-from services.donors.questions import Answer, answer_text
+from services.donors.questions import Answer, answer_ward_text
 from services.knowledge import old_addresses
 from services.knowledge.old_addresses import WardLookup, look_up_ward, read_old_address
 from services.knowledge.wards import get_ward, search_wards
@@ -241,15 +239,9 @@ def test_preload_builds_once_in_the_background(monkeypatch: pytest.MonkeyPatch) 
 
 def ward_answer(text: str, data: dict[str, Any] | None = None, locale: str = "vi") -> Answer:
     """The ward step's answer to a typed text, as the registration flow gets it."""
-    donor = Donor(
-        channel="telegram",
-        external_id="1",
-        chat_id="1",
-        consent_version="v",
-        consented_at=datetime(2026, 6, 1),
-    )
+    data = data or {}
     with use_locale(locale):
-        return answer_text("ward", text, donor, data or {}, date(2026, 6, 1))
+        return answer_ward_text(text, data.get("province"), data.get("old_district"))
 
 
 def reply_buttons(answer: Answer) -> list[str]:

@@ -56,10 +56,6 @@ MIN_REGISTRATION_AGE = 16  # younger people's data needs a parent's consent (Law
 MIN_DONOR_AGE = 18
 MAX_DONOR_AGE = 60
 MAX_PLAUSIBLE_AGE = 110  # an older birth or donation date is a typo in the year
-# The last donation step's "I don't remember the day" button. It carries the "kind" prefix so the
-# registration flow, which answers "kind:" buttons, routes it here.
-NO_DAY = "kind:no_day"
-
 # What the person taps on the summary or profile, and the step that asks it again.
 EDITABLE = {
     "name": "name",
@@ -87,20 +83,10 @@ class Answer:
     data: dict[str, Any] | None = None  # scratch data to keep on the step
 
 
-def next_step(step: str, donor: Donor) -> str:
-    """The step after `step` (the donation date is skipped for someone who never gave)."""
-    if step == "donation_kind" and donor.last_donation_kind == NEVER_DONATED:
-        return CONFIRM
-    index = STEPS.index(step)
-    return STEPS[index + 1] if index + 1 < len(STEPS) else CONFIRM
-
-
-def previous_step(step: str, donor: Donor) -> str | None:
-    """The step before `step`, or None at the first question."""
-    if step == CONFIRM:
-        return "donation_kind" if donor.last_donation_kind == NEVER_DONATED else "donation_date"
-    index = STEPS.index(step)
-    return STEPS[index - 1] if index > 0 else None
+def path(donor: Donor) -> list[str]:
+    """The questions in order, then the summary (no donation date for someone who never gave)."""
+    never = donor.last_donation_kind == NEVER_DONATED
+    return [step for step in STEPS if not (never and step == "donation_date")] + [CONFIRM]
 
 
 def first_missing_step(donor: Donor) -> str:
@@ -122,64 +108,114 @@ def first_missing_step(donor: Donor) -> str:
     return CONFIRM
 
 
+# ---------------------------------------------------------------- buttons
+
+
+@dataclass(frozen=True)
+class SexButton(ButtonData, kind="sex"):
+    """The sex step's choice: "sex:{code}"."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class BloodGroupButton(ButtonData, kind="bg"):
+    """The blood group step's choice: "bg:{group}"."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class DonationKindButton(ButtonData, kind="kind"):
+    """The last donation's kind ("kind:{code}"), and the date step's "kind:no_day"."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class WardButton(ButtonData, kind="ward"):
+    """A candidate ward ("ward:{province}:{ward}"), or "ward:none"."""
+
+    province_code: str
+    ward_code: str = ""
+
+
+@dataclass(frozen=True)
+class ConfirmButton(ButtonData, kind="confirm"):
+    """The summary's confirmation: "confirm"."""
+
+
+# The last donation step's "I don't remember the day" button. It carries the "kind" prefix so the
+# registration flow, which answers "kind:" buttons, routes it here.
+NO_DAY = DonationKindButton("no_day").encode()
+
+
 # ---------------------------------------------------------------- prompts
 
 
-def prompt(step: str, donor: Donor, data: dict[str, Any]) -> list[Reply]:
-    """The question for a step."""
-    if step == "name":
-        return [Reply(_("What is your full name? (as on your ID card, e.g. Nguyễn Văn An)"))]
-    if step == "dob":
-        return [Reply(_("What is your date of birth? (e.g. 25/08/1995)"))]
-    if step == "sex":
-        buttons = [[Button(sex_label(code), f"sex:{code}") for code in SEXES]]
-        return [Reply(_("Your sex? (weight and volume limits differ for men and women)"), buttons)]
-    if step == "phone":
-        return [
-            Reply(
-                _(
-                    "Your phone number? Tap the button below to share it, or type it "
-                    "(e.g. 0912 345 678)."
-                ),
-                keyboard=Keyboard.CONTACT,
-                keyboard_label=_("📱 Share my phone number"),
-            )
-        ]
-    if step == "ward":
-        province = get_province(data.get("province", "")) if data.get("province") else None
-        if province is not None:
-            text = _("Which ward or commune in {province}? Type its name.").format(
-                province=province.name
-            )
-        else:
-            text = _(
-                "Where do you live? Type your ward or commune, and the province if you like "
-                "(e.g. “phuong sai gon”, “ha dong hn”), or tap the button to share your location."
-            )
-        return [Reply(text, keyboard=Keyboard.LOCATION, keyboard_label=_("📍 Share my location"))]
-    if step == "blood_group":
-        rows = [
-            [Button(code, f"bg:{code}") for code in BLOOD_GROUPS[:4]],
-            [Button(code, f"bg:{code}") for code in BLOOD_GROUPS[4:]],
-            [Button(blood_group_label(UNKNOWN_BLOOD_GROUP), f"bg:{UNKNOWN_BLOOD_GROUP}")],
-        ]
-        return [Reply(_("Your blood group?"), rows)]
-    if step == "donation_kind":
-        rows = [[Button(donation_kind_label(code), f"kind:{code}")] for code in DONATION_KINDS]
-        rows.append([Button(donation_kind_label(NEVER_DONATED), f"kind:{NEVER_DONATED}")])
-        return [
-            Reply(_("When did you last give blood? First, what kind of donation was it?"), rows)
-        ]
-    if step == "donation_date":
-        return [
-            Reply(
-                _("On what date was your last donation? (e.g. 15/03/2026)"),
-                [[Button(_("I don't remember the day"), NO_DAY)]],
-            )
-        ]
-    if step == CONFIRM:
-        return [summary(donor)]
-    raise ValueError(f"unknown step {step}")
+def ask_name() -> Reply:
+    """The name question."""
+    return Reply(_("What is your full name? (as on your ID card, e.g. Nguyễn Văn An)"))
+
+
+def ask_birth_date() -> Reply:
+    """The birth date question."""
+    return Reply(_("What is your date of birth? (e.g. 25/08/1995)"))
+
+
+def ask_sex() -> Reply:
+    """The sex question, with its buttons."""
+    buttons = [[SexButton(code).button(sex_label(code)) for code in SEXES]]
+    return Reply(_("Your sex? (weight and volume limits differ for men and women)"), buttons)
+
+
+def ask_phone() -> Reply:
+    """The phone question, with the share button."""
+    return Reply(
+        _("Your phone number? Tap the button below to share it, or type it (e.g. 0912 345 678)."),
+        keyboard=Keyboard.CONTACT,
+        keyboard_label=_("📱 Share my phone number"),
+    )
+
+
+def ask_ward(province_code: str | None) -> Reply:
+    """The ward question (inside a province once one was typed), with the location button."""
+    province = get_province(province_code) if province_code else None
+    if province is not None:
+        text = _("Which ward or commune in {province}? Type its name.").format(
+            province=province.name
+        )
+    else:
+        text = _(
+            "Where do you live? Type your ward or commune, and the province if you like "
+            "(e.g. “phuong sai gon”, “ha dong hn”), or tap the button to share your location."
+        )
+    return Reply(text, keyboard=Keyboard.LOCATION, keyboard_label=_("📍 Share my location"))
+
+
+def ask_blood_group() -> Reply:
+    """The blood group question, with its buttons."""
+    rows = [
+        [BloodGroupButton(code).button(code) for code in BLOOD_GROUPS[:4]],
+        [BloodGroupButton(code).button(code) for code in BLOOD_GROUPS[4:]],
+        [BloodGroupButton(UNKNOWN_BLOOD_GROUP).button(blood_group_label(UNKNOWN_BLOOD_GROUP))],
+    ]
+    return Reply(_("Your blood group?"), rows)
+
+
+def ask_donation_kind() -> Reply:
+    """The last donation's kind, with its buttons."""
+    codes = (*DONATION_KINDS, NEVER_DONATED)
+    rows = [[DonationKindButton(code).button(donation_kind_label(code))] for code in codes]
+    return Reply(_("When did you last give blood? First, what kind of donation was it?"), rows)
+
+
+def ask_donation_date() -> Reply:
+    """The last donation's date, with "I don't remember the day"."""
+    return Reply(
+        _("On what date was your last donation? (e.g. 15/03/2026)"),
+        [[Button(_("I don't remember the day"), NO_DAY)]],
+    )
 
 
 def profile_lines(donor: Donor) -> list[str]:
@@ -216,78 +252,60 @@ def edit_buttons() -> list[list[Button]]:
 def summary(donor: Donor) -> Reply:
     """The registration summary: confirm, or correct any field."""
     text = "\n".join([_("Please check your details:"), "", *profile_lines(donor)])
-    return Reply(text, [[Button(_("✅ Confirm"), "confirm")], *edit_buttons()])
+    return Reply(text, [[ConfirmButton().button(_("✅ Confirm"))], *edit_buttons()])
 
 
 # ---------------------------------------------------------------- answers
 
 
-def answer_text(step: str, text: str, donor: Donor, data: dict[str, Any], today: date) -> Answer:
-    """Check a typed answer for a step."""
-    if step == "name":
-        return _answer_name(text)
-    if step == "dob":
-        return _answer_birth_date(text, today)
-    if step == "sex":
-        return _answer_sex(text)
-    if step == "phone":
-        return _answer_phone(text)
-    if step == "ward":
-        return _answer_ward_text(text, data)
-    if step == "blood_group":
-        return _answer_blood_group(text)
-    if step == "donation_kind":
-        return _answer_donation_kind(text)
-    if step == "donation_date":
-        return _answer_donation_date(text, donor, today)
-    return Answer(error=_("Please use the buttons above to confirm or correct your details."))
+def answer_sex_button(tapped: SexButton) -> Answer | None:
+    """A tapped sex."""
+    return Answer(fields={"sex": tapped.code}) if tapped.code in SEXES else None
 
 
-def answer_choice(step: str, data_value: str) -> Answer | None:
-    """Check a tapped button for a step; None when the button does not belong to this step."""
-    kind, _sep, value = data_value.partition(":")
-    if step == "sex" and kind == "sex" and value in SEXES:
-        return Answer(fields={"sex": value})
-    if step == "blood_group" and kind == "bg" and value in (*BLOOD_GROUPS, UNKNOWN_BLOOD_GROUP):
-        return Answer(fields={"blood_group": value})
-    if step == "donation_kind" and kind == "kind" and value in (*DONATION_KINDS, NEVER_DONATED):
-        return _donation_kind_fields(value)
-    if step == "donation_date" and data_value == NO_DAY:
-        return Answer(
-            replies=[
-                Reply(
-                    _(
-                        "Then the month is enough: which month and year? "
-                        "(e.g. 9/2026, or “tháng 9 năm nay”)"
-                    )
-                )
-            ]
-        )
-    if step == "ward" and kind == "ward":
-        if value == "none":
-            return Answer(
-                error=_("Then please type the name again, with the province (e.g. “tan dinh hcm”).")
-            )
-        province_code, _sep2, ward_code = value.partition(":")
-        ward = get_ward(province_code, ward_code)
-        if ward is not None:
-            return Answer(fields={"province_code": ward.province_code, "ward_code": ward.code})
-    return None
-
-
-def answer_contact(step: str, phone_number: str, is_own: bool) -> Answer | None:
-    """A shared contact card answers the phone step, if it is the person's own."""
-    if step != "phone":
+def answer_blood_group_button(tapped: BloodGroupButton) -> Answer | None:
+    """A tapped blood group."""
+    if tapped.code not in (*BLOOD_GROUPS, UNKNOWN_BLOOD_GROUP):
         return None
+    return Answer(fields={"blood_group": tapped.code})
+
+
+def answer_donation_kind_button(tapped: DonationKindButton) -> Answer | None:
+    """A tapped kind of last donation (not the date step's "no_day")."""
+    if tapped.code not in (*DONATION_KINDS, NEVER_DONATED):
+        return None
+    return _donation_kind_fields(tapped.code)
+
+
+def answer_donation_date_button(tapped: DonationKindButton) -> Answer | None:
+    """ "I don't remember the day": then the month is enough."""
+    if tapped.encode() != NO_DAY:
+        return None
+    month = _("Then the month is enough: which month and year? (e.g. 9/2026, or “tháng 9 năm nay”)")
+    return Answer(replies=[Reply(month)])
+
+
+def answer_ward_button(tapped: WardButton) -> Answer | None:
+    """A picked candidate ward, or "none of these"."""
+    if tapped.province_code == "none" and not tapped.ward_code:
+        return Answer(
+            error=_("Then please type the name again, with the province (e.g. “tan dinh hcm”).")
+        )
+    ward = get_ward(tapped.province_code, tapped.ward_code)
+    if ward is None:
+        return None
+    return Answer(fields={"province_code": ward.province_code, "ward_code": ward.code})
+
+
+def answer_contact(phone_number: str, is_own: bool) -> Answer:
+    """A shared contact card answers the phone step, if it is the person's own."""
     if not is_own:
         return Answer(error=_("Please share your own number (the button below), or type it."))
-    return _answer_phone(phone_number)
+    return answer_phone(phone_number)
 
 
-def answer_location(step: str, lat: float, lon: float) -> Answer | None:
+def answer_location(lat: float, lon: float) -> Answer:
     """A shared location proposes the nearest wards."""
-    if step != "ward":
-        return None
     wards = nearest_wards(lat, lon, limit=5)
     if not wards:
         return Answer(
@@ -296,7 +314,7 @@ def answer_location(step: str, lat: float, lon: float) -> Answer | None:
     return Answer(replies=[_ward_choices(_("The wards nearest to you:"), wards)])
 
 
-def _answer_name(text: str) -> Answer:
+def answer_name(text: str) -> Answer:
     """Full name: letters, spaces, hyphens; 2 to 100 characters."""
     check = clean_full_name(text)
     if check.name is not None:
@@ -329,7 +347,7 @@ def parse_past_date(text: str, today: date) -> tuple[date | None, str | None]:
     return value, None
 
 
-def _answer_birth_date(text: str, today: date) -> Answer:
+def answer_birth_date(text: str, today: date) -> Answer:
     """Date of birth; 16+ to register, with a note when too young or too old to donate."""
     value, error = parse_past_date(text, today)
     if value is None:
@@ -368,7 +386,7 @@ def _answer_birth_date(text: str, today: date) -> Answer:
     return Answer(fields={"date_of_birth": value}, notes=notes)
 
 
-def _answer_sex(text: str) -> Answer:
+def answer_sex(text: str) -> Answer:
     """Typed sex: nam/nữ/male/female."""
     folded = fold(text)
     if folded in ("nam", "male", "m", "man"):
@@ -378,7 +396,7 @@ def _answer_sex(text: str) -> Answer:
     return Answer(error=_("Please tap one of the buttons: Male or Female."))
 
 
-def _answer_phone(text: str) -> Answer:
+def answer_phone(text: str) -> Answer:
     """A Vietnamese number, stored as E.164."""
     phone = normalize_vn_phone(text)
     if phone is None:
@@ -391,15 +409,14 @@ def _answer_phone(text: str) -> Answer:
     return Answer(fields={"phone_e164": phone})
 
 
-def _answer_ward_text(text: str, data: dict[str, Any]) -> Answer:
+def answer_ward_text(text: str, province_code: str | None, old_district: str | None) -> Answer:
     """Search wards, today's names first, then old addresses ("phường Bến Nghé, quận 1").
 
     One clear match still asks to confirm, since names repeat across provinces; an old ward
     is shown with what it became; a district alone (they no longer exist) is remembered, so
     that the next answer ("phường 1") is read inside it.
     """
-    province_code = data.get("province")
-    found = look_up_ward(text, province_code=province_code, district=data.get("old_district"))
+    found = look_up_ward(text, province_code=province_code, district=old_district)
     remember = {"old_district": found.district} if found.district else None
     if found.wards:
         title = "\n".join([*found.notes, _("Which one is yours?")])
@@ -428,8 +445,8 @@ def _answer_ward_text(text: str, data: dict[str, Any]) -> Answer:
 
 def _ward_choices(title: str, wards: list[Ward]) -> Reply:
     """Candidate wards as buttons, plus a way out."""
-    rows = [[Button(ward.label, f"ward:{ward.province_code}:{ward.code}")] for ward in wards]
-    rows.append([Button(_("None of these"), "ward:none")])
+    rows = [[WardButton(ward.province_code, ward.code).button(ward.label)] for ward in wards]
+    rows.append([WardButton("none").button(_("None of these"))])
     return Reply(title, rows)
 
 
@@ -452,7 +469,7 @@ _RH_TEXT = {
 }
 
 
-def _answer_blood_group(text: str) -> Answer:
+def answer_blood_group(text: str) -> Answer:
     """Typed blood group like "O+", "AB rh-", "b duong"; "không biết" for unknown."""
     raw = unicodedata.normalize("NFC", text.strip().lower()).replace("rh", " ")
     folded = fold(raw)
@@ -477,7 +494,7 @@ def _donation_kind_fields(kind: str) -> Answer:
     return Answer(fields={"last_donation_kind": kind})
 
 
-def _answer_donation_kind(text: str) -> Answer:
+def answer_donation_kind(text: str) -> Answer:
     """Typed kind of donation."""
     folded = fold(text)
     table = {
@@ -500,7 +517,7 @@ def _answer_donation_kind(text: str) -> Answer:
     return Answer(error=_("Please tap one of the buttons for the kind of your last donation."))
 
 
-def _answer_donation_date(text: str, donor: Donor, today: date) -> Answer:
+def answer_donation_date(text: str, donor: Donor, today: date) -> Answer:
     """Date of the last donation: past, on or after the donor's 18th birthday."""
     value, note, error = parse_last_donation(text, donor.date_of_birth, today)
     if value is None:
