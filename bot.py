@@ -49,8 +49,7 @@ from scheduler.sender import DEFAULT_IN_FLIGHT, DEFAULT_RATE, OutboxSender
 from services.chat import COMMANDS, ChatService
 from services.config import Settings, SettingsError, load_settings
 from services.core.log_privacy import configure_logging
-from services.knowledge import old_addresses
-from services.knowledge import faq
+from services.knowledge import faq, old_addresses
 
 log = logging.getLogger("bot")
 
