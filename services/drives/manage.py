@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 
 from models import Donor, Drive
+from models.drives import DriveStatus, SignupStatus
 from models.types import utcnow
 from services.conversation.dialog import Button, Reply
 from services.conversation.flow import Flow, Turn
@@ -58,7 +59,7 @@ class ManageDriveFlow(Flow):
         if not actor.is_privileged:
             return [refuse(access.Action.EDIT_DRIVE)]
         query = select(Drive).where(
-            col(Drive.ends_at) > utcnow(), col(Drive.status) == drive_store.PUBLISHED
+            col(Drive.ends_at) > utcnow(), col(Drive.status) == DriveStatus.PUBLISHED
         )
         provinces = access.provinces_in_scope(actor)
         if provinces is not None:
@@ -69,8 +70,8 @@ class ManageDriveFlow(Flow):
             wards = await drive_store.drive_wards(t.session, drive.id or 0)
             if not access.allowed(actor, access.Action.EDIT_DRIVE, drive.province_code, wards):
                 continue
-            confirmed = await drive_store.count_signups(t.session, drive.id or 0, drive_store.CONFIRMED)
-            waiting = await drive_store.count_signups(t.session, drive.id or 0, drive_store.WAITING)
+            confirmed = await drive_store.count_signups(t.session, drive.id or 0, SignupStatus.CONFIRMED)
+            waiting = await drive_store.count_signups(t.session, drive.id or 0, SignupStatus.WAITING)
             text = (
                 drive_text(drive, wards, self.tz, None)
                 + "\n"
@@ -138,7 +139,7 @@ class ManageDriveFlow(Flow):
     ) -> tuple[Drive | None, list[str], access.Actor | None]:
         """The drive, if it exists, is upcoming, and is within the person's scope."""
         drive = await drive_store.lock_drive(t.session, drive_id)
-        if drive is None or drive.status != drive_store.PUBLISHED:
+        if drive is None or drive.status != DriveStatus.PUBLISHED:
             return None, [], None
         actor = await self.actor(t)
         wards = await drive_store.drive_wards(t.session, drive_id)
@@ -175,7 +176,7 @@ class ManageDriveFlow(Flow):
         try:
             changes = self._parse(field, text, drive, t.today)
             if field == "capacity":
-                confirmed = await drive_store.count_signups(t.session, drive.id or 0, drive_store.CONFIRMED)
+                confirmed = await drive_store.count_signups(t.session, drive.id or 0, SignupStatus.CONFIRMED)
                 if changes["capacity"] < confirmed:
                     raise InputError(
                         ngettext(
@@ -250,7 +251,7 @@ class ManageDriveFlow(Flow):
     ) -> list[Reply]:
         """Cancel, audit, tell everyone signed up."""
         assert actor is not None
-        drive.status, drive.updated_at = "cancelled", utcnow()
+        drive.status, drive.updated_at = DriveStatus.CANCELLED, utcnow()
         await access.audit(
             t.session,
             actor,

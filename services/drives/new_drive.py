@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from models import Drive, DriveBase
+from models.drives import Campaign, DriveStatus
 from models.types import utcnow
 from services.conversation.dialog import Button, Keyboard, Reply
 from services.conversation.flow import Flow, Turn
@@ -188,7 +189,7 @@ class NewDriveFlow(Flow):
             target_units=data["target"],
             capacity=data["capacity"],
         )
-        return Drive.model_validate(fields, update={"created_by": "", "status": "draft"})
+        return Drive.model_validate(fields, update={"created_by": "", "status": DriveStatus.DRAFT})
 
     # ------------------------------------------------------------ answers
 
@@ -256,7 +257,7 @@ class NewDriveFlow(Flow):
             if parts[2] == "other":
                 await t.goto(NEW_DRIVE, "campaign_name", data)
                 return self.ask("campaign_name", data, actor)
-            if parts[2] not in drive_store.CAMPAIGNS:
+            if parts[2] not in tuple(Campaign):
                 return None
             data["campaign"] = parts[2]
             return await self._next(t, "campaign_name", data, actor)
@@ -281,7 +282,7 @@ class NewDriveFlow(Flow):
         if index == 0:
             return [Reply(_("This is the first question.")), *await self.prompt(t)]
         previous = STEPS[index - 1]
-        if previous == "campaign_name" and t.data.get("campaign") in drive_store.CAMPAIGNS:
+        if previous == "campaign_name" and t.data.get("campaign") in tuple(Campaign):
             previous = "campaign"
         await t.goto(NEW_DRIVE, previous, t.data)
         return self.ask(previous, t.data, await self.actor(t))
@@ -355,7 +356,7 @@ class NewDriveFlow(Flow):
         drive = await drive_store.create_drive(
             t.session, DriveBase.model_validate(draft), wards, actor.label
         )
-        drive.status = drive_store.PUBLISHED
+        drive.status = DriveStatus.PUBLISHED
         assert drive.id is not None
         await access.audit(
             t.session,
