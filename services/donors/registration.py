@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from models.conversation import FlowName
 from models.types import utcnow
 from services.conversation.dialog import Keyboard, Reply
 from services.conversation.flow import Flow, Turn
@@ -17,7 +18,6 @@ from services.core.i18n import _
 from services.donors import donor_store, follows, questions
 from services.donors.profile import profile_card
 
-REGISTER = "register"
 AfterRegistration = Callable[[Turn, str], Awaitable[list[Reply]]]
 
 
@@ -30,7 +30,7 @@ def _carry(t: Turn, data: dict[str, Any]) -> dict[str, Any]:
 class RegistrationFlow(Flow):
     """Name, birth date, sex, phone, ward, blood group, last donation; then the summary."""
 
-    name = REGISTER
+    name = FlowName.REGISTER
     prefixes = ("sex", "bg", "kind", "ward", "confirm")
 
     def __init__(self, after_registration: AfterRegistration | None = None) -> None:
@@ -42,14 +42,14 @@ class RegistrationFlow(Flow):
         `after` is where to go once registered (a drive from a shared link)."""
         step = questions.first_missing_step(t.me)
         data = _carry(t, {"after": after} if after else {})
-        await t.goto(REGISTER, step, data)
+        await t.goto(FlowName.REGISTER, step, data)
         return questions.prompt(step, t.me, data)
 
     async def edit(self, t: Turn, field: str) -> list[Reply]:
         """Ask one field again, then come back to the summary or the profile."""
         step = questions.EDITABLE[field]
         return_to = "profile" if t.me.is_registered else "summary"
-        await t.goto(REGISTER, step, _carry(t, {"return_to": return_to}))
+        await t.goto(FlowName.REGISTER, step, _carry(t, {"return_to": return_to}))
         return questions.prompt(step, t.me, {})
 
     async def prompt(self, t: Turn) -> list[Reply]:
@@ -90,7 +90,7 @@ class RegistrationFlow(Flow):
         previous = questions.previous_step(t.state.step, t.me)
         if previous is None:
             return [Reply(_("This is the first question.")), *await self.prompt(t)]
-        await t.goto(REGISTER, previous, _carry(t, {}))
+        await t.goto(FlowName.REGISTER, previous, _carry(t, {}))
         return questions.prompt(previous, t.me, {})
 
     async def on_cancel(self, t: Turn) -> str:
@@ -111,7 +111,7 @@ class RegistrationFlow(Flow):
             return [Reply(answer.error), *questions.prompt(step, t.me, t.data)]
         if answer.fields is None:
             if answer.data is not None:
-                await t.goto(REGISTER, step, {**t.data, **answer.data})
+                await t.goto(FlowName.REGISTER, step, {**t.data, **answer.data})
             return answer.replies
         donor_store.update_donor(t.me, **answer.fields)
         if "ward_code" in answer.fields and t.me.is_registered:
@@ -136,7 +136,7 @@ class RegistrationFlow(Flow):
         if return_to and not asks_donation_date:
             return replies + await self._finish_edit(t)
         keep = _carry(t, {"return_to": return_to} if return_to else {})
-        await t.goto(REGISTER, following, keep)
+        await t.goto(FlowName.REGISTER, following, keep)
         return replies + questions.prompt(following, t.me, keep)
 
     async def _finish_edit(self, t: Turn) -> list[Reply]:

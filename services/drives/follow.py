@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from models.conversation import FlowName
 from services.conversation.dialog import Button, Reply
 from services.conversation.flow import Flow, Turn
 from services.core.i18n import _
@@ -10,18 +11,16 @@ from services.drives import citizen
 from services.knowledge.old_addresses import look_up_ward, preload
 from services.knowledge.wards import get_ward
 
-FOLLOW = "follow"
-
 
 class FollowFlow(Flow):
     """One step: which ward to follow."""
 
-    name = FOLLOW
+    name = FlowName.FOLLOW
     prefixes = ("fw",)
 
     async def begin(self, t: Turn) -> list[Reply]:
         """Ask for the ward."""
-        await t.goto(FOLLOW, "ward", {})
+        await t.goto(FlowName.FOLLOW, "ward", {})
         return await self.prompt(t)
 
     async def prompt(self, t: Turn) -> list[Reply]:
@@ -35,7 +34,7 @@ class FollowFlow(Flow):
         """Candidates as buttons; an old address says what its ward became."""
         found = look_up_ward(text, district=t.data.get("old_district"))
         if found.district:  # a district alone: read the next answer inside it
-            await t.goto(FOLLOW, "ward", {**t.data, "old_district": found.district})
+            await t.goto(FlowName.FOLLOW, "ward", {**t.data, "old_district": found.district})
         if found.wards:
             rows = [[Button(w.label, f"fw:{w.province_code}:{w.code}")] for w in found.wards]
             return [Reply("\n".join([*found.notes, _("Which one?")]), rows)]

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 
 from models import Donor, Drive
+from models.conversation import FlowName
 from models.drives import DriveStatus, SignupStatus
 from models.types import utcnow
 from services.conversation.dialog import Button, Reply
@@ -29,14 +30,13 @@ from services.outreach import notify
 from services.roles import access
 from services.roles.admin import refuse
 
-EDIT_DRIVE = "editdrive"
 FIELDS = ("day", "hours", "venue", "address", "collector", "target", "capacity")
 
 
 class ManageDriveFlow(Flow):
     """Pick a drive, pick a field, type the new value; or cancel the drive."""
 
-    name = EDIT_DRIVE
+    name = FlowName.EDIT_DRIVE
     prefixes = ("md",)
 
     def takes_free_text(self, step: str) -> bool:
@@ -122,7 +122,7 @@ class ManageDriveFlow(Flow):
             rows = [[Button(labels[f], f"md:field:{drive_id}:{f}")] for f in FIELDS]
             return [Reply(_("What do you want to change?"), rows)]
         if action == "field" and len(parts) == 4 and parts[3] in FIELDS:
-            await t.goto(EDIT_DRIVE, parts[3], {"drive": drive_id})
+            await t.goto(FlowName.EDIT_DRIVE, parts[3], {"drive": drive_id})
             return [self._question(parts[3])]
         if action == "cancel":
             buttons = [

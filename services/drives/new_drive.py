@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from models import Drive, DriveBase
+from models.conversation import FlowName
 from models.drives import Campaign, DriveStatus
 from models.types import utcnow
 from services.conversation.dialog import Button, Keyboard, Reply
@@ -38,7 +39,6 @@ from services.knowledge.wards import get_ward, nearest_wards, search_wards
 from services.outreach import notify, outbox
 from services.roles import access
 
-NEW_DRIVE = "newdrive"
 STEPS = (
     "campaign",
     "campaign_name",
@@ -58,7 +58,7 @@ STEPS = (
 class NewDriveFlow(Flow):
     """Campaign, day, hours, venue, address, map pin, wards, collector, target, capacity."""
 
-    name = NEW_DRIVE
+    name = FlowName.NEW_DRIVE
     prefixes = ("nd",)
 
     def takes_free_text(self, step: str) -> bool:
@@ -88,7 +88,7 @@ class NewDriveFlow(Flow):
         actor = await self.actor(t)
         if not (actor.is_admin or actor.is_staff or actor.is_leader):
             return [roles_refusal()]
-        await t.goto(NEW_DRIVE, "campaign", {})
+        await t.goto(FlowName.NEW_DRIVE, "campaign", {})
         intro = Reply(_("New drive. Send /back to go back one step, /cancel to drop the draft."))
         return [intro, *self.ask("campaign", {}, actor)]
 
@@ -255,7 +255,7 @@ class NewDriveFlow(Flow):
         parts = data_value.split(":") + ["", ""]  # forged or truncated data must not crash
         if step == "campaign" and parts[1] == "campaign":
             if parts[2] == "other":
-                await t.goto(NEW_DRIVE, "campaign_name", data)
+                await t.goto(FlowName.NEW_DRIVE, "campaign_name", data)
                 return self.ask("campaign_name", data, actor)
             if parts[2] not in tuple(Campaign):
                 return None
@@ -284,7 +284,7 @@ class NewDriveFlow(Flow):
         previous = STEPS[index - 1]
         if previous == "campaign_name" and t.data.get("campaign") in tuple(Campaign):
             previous = "campaign"
-        await t.goto(NEW_DRIVE, previous, t.data)
+        await t.goto(FlowName.NEW_DRIVE, previous, t.data)
         return self.ask(previous, t.data, await self.actor(t))
 
     async def on_cancel(self, t: Turn) -> str:
@@ -299,7 +299,7 @@ class NewDriveFlow(Flow):
     ) -> list[Reply]:
         """Save the answer and ask the following question."""
         following = STEPS[STEPS.index(step) + 1]
-        await t.goto(NEW_DRIVE, following, data)
+        await t.goto(FlowName.NEW_DRIVE, following, data)
         return self.ask(following, data, actor)
 
     async def _ward_search(
@@ -338,7 +338,7 @@ class NewDriveFlow(Flow):
             chosen.append(code)
         data["wards"] = chosen
         data["province"] = province if chosen else None
-        await t.goto(NEW_DRIVE, "wards", data)
+        await t.goto(FlowName.NEW_DRIVE, "wards", data)
         return [self._wards_question(data, actor)]
 
     async def _publish(self, t: Turn, data: dict[str, Any], actor: access.Actor) -> list[Reply]:
@@ -347,7 +347,7 @@ class NewDriveFlow(Flow):
         if not access.allowed(actor, access.Action.CREATE_DRIVE, province, wards):
             return [roles_refusal()]
         if datetime.fromisoformat(data["starts_at"]) <= utcnow():
-            await t.goto(NEW_DRIVE, "day", data)
+            await t.goto(FlowName.NEW_DRIVE, "day", data)
             return [
                 Reply(_("That start time has already passed. Please give a later time or day.")),
                 *self.ask("day", data, actor),
