@@ -87,7 +87,7 @@ def _events(data: dict[str, Any]) -> list[list[Any]]:
 def _sex(t: Turn, data: dict[str, Any]) -> Sex | None:
     """The sex of the profile, or the one answered in this check."""
     code = t.me.sex or data.get("sex")
-    return Sex(code) if code in ("male", "female") else None
+    return Sex(code) if code in tuple(Sex) else None
 
 
 def _groups(t: Turn, data: dict[str, Any]) -> list[str]:
