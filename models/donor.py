@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -10,17 +11,52 @@ from sqlmodel import Field, SQLModel
 from models.types import UTCDateTime, utcnow
 
 
+class Sex(StrEnum):
+    """A donor's sex (donors.sex), the one the weight rules distinguish."""
+
+    MALE = "male"
+    FEMALE = "female"
+
+
+class BloodGroup(StrEnum):
+    """A blood group as donors give it (donors.blood_group), or "unknown" when they do not know.
+
+    "unknown" is services.core.labels.UNKNOWN_BLOOD_GROUP, not a group.
+    """
+
+    A_POSITIVE = "A+"
+    A_NEGATIVE = "A-"
+    B_POSITIVE = "B+"
+    B_NEGATIVE = "B-"
+    AB_POSITIVE = "AB+"
+    AB_NEGATIVE = "AB-"
+    O_POSITIVE = "O+"
+    O_NEGATIVE = "O-"
+
+
+class DonationKind(StrEnum):
+    """What is collected: whole blood, or one component by apheresis (gạn tách).
+
+    donors.last_donation_kind holds one of these, or "never" (services.core.labels.NEVER_DONATED).
+    """
+
+    WHOLE_BLOOD = "whole_blood"
+    RED_CELLS = "red_cells"
+    PLATELETS = "platelets"
+    PLASMA = "plasma"
+
+
 class DonorBase(SQLModel):
     """The profile fields a donor gives, one registration step each."""
 
     full_name: str | None = Field(default=None, max_length=100)
     date_of_birth: date | None = None
-    sex: str | None = Field(default=None, max_length=8)  # "male" | "female"
+    sex: str | None = Field(default=None, max_length=8)  # a Sex
     phone_e164: str | None = Field(default=None, max_length=16)
     province_code: str | None = Field(default=None, max_length=4)
     ward_code: str | None = Field(default=None, max_length=8)
-    blood_group: str | None = Field(default=None, max_length=8)  # "A+" … "O-", "unknown"
-    last_donation_kind: str | None = Field(default=None, max_length=16)  # DonationKind or "never"
+    blood_group: str | None = Field(default=None, max_length=8)  # a BloodGroup or "unknown"
+    last_donation_kind: str | None = Field(default=None, max_length=16)  # a DonationKind or "never"
     last_donation_date: date | None = None
     # From the eligibility check, kept only with consent: a date and a reason code, never answers.
     deferred_until: date | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Column, ForeignKey, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -10,10 +11,40 @@ from sqlmodel import Field, SQLModel
 from models.types import UTCDateTime, utcnow
 
 
+class DriveStatus(StrEnum):
+    """Where a drive is: written by its leader, announced, or called off (drives.status)."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CANCELLED = "cancelled"
+
+
+class SignupStatus(StrEnum):
+    """A donor's place at a drive: a seat, the waiting list, or given up (signups.status)."""
+
+    CONFIRMED = "confirmed"
+    WAITING = "waiting"
+    CANCELLED = "cancelled"
+
+
+class Campaign(StrEnum):
+    """The national campaign calendar (vn-donation-rules.md §6), in the order offered.
+
+    drives.campaign holds one of these codes, or the name a leader typed for another campaign.
+    """
+
+    CHU_NHAT_DO = "chu_nhat_do"
+    XUAN_HONG = "xuan_hong"
+    NGAY_TOAN_DAN = "ngay_toan_dan"
+    NGAY_QUOC_TE = "ngay_quoc_te"
+    HANH_TRINH_DO = "hanh_trinh_do"
+    GIOT_HONG_TRI_AN = "giot_hong_tri_an"
+
+
 class DriveBase(SQLModel):
     """What a leader fills in for a drive."""
 
-    campaign: str = Field(max_length=80)
+    campaign: str = Field(max_length=80)  # a Campaign, or the name a leader typed
     starts_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
     ends_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     venue_name: str = Field(max_length=200)
@@ -32,7 +63,7 @@ class Drive(DriveBase, table=True):
     __tablename__ = "drives"
 
     id: int | None = Field(default=None, primary_key=True)
-    status: str = Field(default="draft", max_length=16)  # draft | published | cancelled
+    status: str = Field(default=DriveStatus.DRAFT, max_length=16)  # a DriveStatus
     created_by: str = Field(max_length=80)
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
@@ -69,7 +100,7 @@ class Signup(SQLModel, table=True):
     donor_id: int = Field(
         sa_column=Column(Integer, ForeignKey("donors.id", ondelete="CASCADE"), nullable=False)
     )
-    status: str = Field(max_length=16)  # confirmed | waiting | cancelled
+    status: str = Field(max_length=16)  # a SignupStatus
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime, utcnow
+
+
+class Role(StrEnum):
+    """The stored roles (role_grants.role); admins are configured, citizens are everyone else."""
+
+    STAFF = "staff"
+    LEADER = "leader"
 
 
 class RoleGrant(SQLModel, table=True):
@@ -28,7 +36,7 @@ class RoleGrant(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16)
     external_id: str = Field(max_length=64, index=True)
-    role: str = Field(max_length=16)  # "staff" | "leader"
+    role: str = Field(max_length=16)  # a Role
     province_code: str = Field(max_length=4)  # staff: their province; leader: their club's
     club_name: str | None = Field(default=None, max_length=120)
     granted_by: str = Field(max_length=64)

@@ -18,6 +18,7 @@ from handlers.console.channel import ConsoleBotApi, ConsoleRequest, converse
 from handlers.telegram.transport import TelegramTransport
 from models import Donor, Drive, OutboxMessage
 from models.database import Database
+from models.drives import DriveStatus
 from scheduler.sender import OutboxSender
 from services.chat import ChatService
 from services.config import Settings
@@ -131,7 +132,7 @@ async def drive_with_pin(db: Database) -> Drive:
             ["26740"],
             "telegram:700",
         )
-        drive.status = drive_store.PUBLISHED
+        drive.status = DriveStatus.PUBLISHED
         session.add(drive)
     return drive
 

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 
 from models import AuditEntry, Drive, OutboxMessage, RoleGrant, RoleWard, Signup
 from models.database import Database
+from models.drives import DriveStatus
 from services.chat import ChatService
 from services.drives import drive_store
 from services.roles.access import Action
@@ -145,7 +146,7 @@ async def test_listing_puts_own_ward_first(db: Database) -> None:
                           address="a", province_code="01", collector="c", target_units=1, capacity=5),
                 [ward], "test",
             )
-            drive.status = drive_store.PUBLISHED
+            drive.status = DriveStatus.PUBLISHED
         await session.flush()
         page, more = await drive_store.upcoming_for(session, donor, now)
     assert [p.campaign for p in page] == ["x", "x"] and not more

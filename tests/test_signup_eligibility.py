@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from models import Donor, DriveBase, Follow, Signup
 from models.database import Database
+from models.drives import DriveStatus
 from services.chat import ChatService
 from services.core.labels import date_label
 from services.drives import drive_store
@@ -42,7 +43,7 @@ async def make_drive(db: Database, day: date, ward: str = HOME[1], capacity: int
     )
     async with db.session() as session:
         drive = await drive_store.create_drive(session, fields, [ward], "test")
-        drive.status = drive_store.PUBLISHED
+        drive.status = DriveStatus.PUBLISHED
         await session.flush()
         assert drive.id is not None
         return drive.id

@@ -6,19 +6,22 @@ from datetime import date
 
 from babel.numbers import format_decimal
 
+from models.donor import BloodGroup, DonationKind, Sex
 from services.core.i18n import _, get_locale
 from services.core.validation import format_vn_phone
 
-SEXES = ("male", "female")
-BLOOD_GROUPS = ("A+", "A-", "B+", "B-", "AB+", "AB-", "O+", "O-")
+SEXES = tuple(Sex)
+BLOOD_GROUPS = tuple(BloodGroup)  # in the order offered: A+, A-, B+, … O-
 UNKNOWN_BLOOD_GROUP = "unknown"
-DONATION_KINDS = ("whole_blood", "platelets", "plasma")
+# The kinds registration and the eligibility check offer as buttons (red cells are not offered).
+DONATION_KINDS = (DonationKind.WHOLE_BLOOD, DonationKind.PLATELETS, DonationKind.PLASMA)
 NEVER_DONATED = "never"
 
 
 def sex_label(code: str | None) -> str:
     """Male / Female."""
-    return {"male": _("Male"), "female": _("Female")}.get(code or "", "—")
+    names: dict[str, str] = {Sex.MALE: _("Male"), Sex.FEMALE: _("Female")}
+    return names.get(code or "", "—")
 
 
 def blood_group_label(code: str | None) -> str:
@@ -30,12 +33,13 @@ def blood_group_label(code: str | None) -> str:
 
 def donation_kind_label(code: str | None) -> str:
     """Whole blood / platelets / plasma / never."""
-    return {
-        "whole_blood": _("Whole blood"),
-        "platelets": _("Platelets (apheresis)"),
-        "plasma": _("Plasma (apheresis)"),
+    names: dict[str, str] = {
+        DonationKind.WHOLE_BLOOD: _("Whole blood"),
+        DonationKind.PLATELETS: _("Platelets (apheresis)"),
+        DonationKind.PLASMA: _("Plasma (apheresis)"),
         NEVER_DONATED: _("Never donated"),
-    }.get(code or "", "—")
+    }
+    return names.get(code or "", "—")
 
 
 def number_label(value: float) -> str:

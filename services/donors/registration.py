@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from models import Donor
+from models.conversation import FlowName
 from models.types import utcnow
 from services.conversation.dialog import Keyboard, Reply
 from services.conversation.flow import Turn
@@ -40,7 +41,6 @@ from services.donors.questions import (
     WardButton,
 )
 
-REGISTER = "register"
 AfterRegistration = Callable[[Turn, str], Awaitable[list[Reply]]]
 
 
@@ -98,7 +98,7 @@ def _saved_phone(me: Donor) -> str:
 class RegistrationFlow(StepFlow[RegistrationDraft]):
     """Name, birth date, sex, phone, ward, blood group, last donation; then the summary."""
 
-    name = REGISTER
+    name = FlowName.REGISTER
     draft = RegistrationDraft
 
     def __init__(self, after_registration: AfterRegistration | None = None) -> None:

@@ -6,6 +6,7 @@ from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from models import Drive
+from models.drives import DriveStatus, SignupStatus
 from models.types import utcnow
 from services.conversation.dialog import Button, Reply
 from services.conversation.flow import Turn
@@ -73,7 +74,7 @@ async def card(t: Turn, drive: Drive, tz: ZoneInfo) -> Reply:
 async def show(t: Turn, drive_id: int, tz: ZoneInfo) -> list[Reply]:
     """A drive's card by id (from a deep link or a button)."""
     drive = await drive_store.get_drive(t.session, drive_id)
-    if drive is None or drive.status == drive_store.DRAFT:
+    if drive is None or drive.status == DriveStatus.DRAFT:
         return [Reply(_("This drive does not exist (any more). /drives lists the upcoming ones."))]
     return [await card(t, drive, tz)]
 
@@ -106,7 +107,7 @@ async def sign_up(
         return [Reply(_("The last seat was just taken."), []), await card(t, drive, tz)]
     if result.status in ("already_confirmed", "already_waiting"):
         return [await card(t, drive, tz)]
-    if result.status == "waiting":
+    if result.status == SignupStatus.WAITING:
         text = _(
             "You are on the waiting list. If a seat is freed, it goes to the first person "
             "waiting, and we will tell you."
@@ -126,10 +127,10 @@ async def _not_yet_eligible(
     """The refusal when the donor may not give on the drive's day; None to go on signing up
     (a closed drive and an existing sign-up are answered by the sign-up itself)."""
     drive = await drive_store.get_drive(t.session, drive_id)
-    if drive is None or drive.status != drive_store.PUBLISHED:
+    if drive is None or drive.status != DriveStatus.PUBLISHED:
         return None
     signup = await drive_store.get_signup(t.session, drive_id, t.me.id or 0)
-    if signup is not None and signup.status in (drive_store.CONFIRMED, drive_store.WAITING):
+    if signup is not None and signup.status in (SignupStatus.CONFIRMED, SignupStatus.WAITING):
         return None
     day = drive.starts_at.astimezone(tz).date()
     verdict = eligibility_on(t.me, day, drive_kind(drive), options)

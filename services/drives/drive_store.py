@@ -11,30 +11,17 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Donor, Drive, DriveBase, DriveWard, Follow, Signup
+from models.drives import DriveStatus, SignupStatus
 from models.types import utcnow
-
-CONFIRMED = "confirmed"
-WAITING = "waiting"
-CANCELLED = "cancelled"
-PUBLISHED = "published"
-DRAFT = "draft"
-
-# The national campaign calendar (vn-donation-rules.md §6); "other" is typed by the leader.
-CAMPAIGNS = (
-    "chu_nhat_do",
-    "xuan_hong",
-    "ngay_toan_dan",
-    "ngay_quoc_te",
-    "hanh_trinh_do",
-    "giot_hong_tri_an",
-)
 
 
 async def create_drive(
     session: AsyncSession, fields: DriveBase, ward_codes: list[str], created_by: str
 ) -> Drive:
     """A new drive in draft, with the wards it serves."""
-    drive = Drive.model_validate(fields, update={"created_by": created_by, "status": DRAFT})
+    drive = Drive.model_validate(
+        fields, update={"created_by": created_by, "status": DriveStatus.DRAFT}
+    )
     session.add(drive)
     await session.flush()
     assert drive.id is not None
@@ -71,7 +58,7 @@ async def upcoming_summaries(
 ) -> list[DriveSummary]:
     """Published drives not yet over (in these provinces; all when None), soonest first, with
     their wards and counts: three queries whatever the number of drives."""
-    query = select(Drive).where(col(Drive.ends_at) > utcnow(), col(Drive.status) == PUBLISHED)
+    query = select(Drive).where(col(Drive.ends_at) > utcnow(), col(Drive.status) == DriveStatus.PUBLISHED)
     if provinces is not None:
         query = query.where(col(Drive.province_code).in_(list(provinces)))
     drives = list((await session.exec(query.order_by(col(Drive.starts_at)).limit(limit))).all())
@@ -96,8 +83,8 @@ async def upcoming_summaries(
         DriveSummary(
             drive,
             wards.get(drive.id or 0, []),
-            counts.get((drive.id or 0, CONFIRMED), 0),
-            counts.get((drive.id or 0, WAITING), 0),
+            counts.get((drive.id or 0, SignupStatus.CONFIRMED), 0),
+            counts.get((drive.id or 0, SignupStatus.WAITING), 0),
         )
         for drive in drives
     ]
@@ -122,7 +109,7 @@ async def count_signups(session: AsyncSession, drive_id: int, status: str) -> in
 async def seats_left(session: AsyncSession, drive: Drive) -> int:
     """Capacity minus confirmed sign-ups."""
     assert drive.id is not None
-    return max(0, drive.capacity - await count_signups(session, drive.id, CONFIRMED))
+    return max(0, drive.capacity - await count_signups(session, drive.id, SignupStatus.CONFIRMED))
 
 
 async def get_signup(session: AsyncSession, drive_id: int, donor_id: int) -> Signup | None:
@@ -152,18 +139,18 @@ async def sign_up(
     """Take a seat, or join the waiting list when full and `waitlist` is asked for."""
     now = now or utcnow()
     drive = await lock_drive(session, drive_id)
-    if drive is None or drive.status != PUBLISHED or drive.ends_at <= now:
+    if drive is None or drive.status != DriveStatus.PUBLISHED or drive.ends_at <= now:
         return SignupResult("closed", drive)
     assert donor.id is not None
     existing = await get_signup(session, drive_id, donor.id)
-    if existing is not None and existing.status == CONFIRMED:
+    if existing is not None and existing.status == SignupStatus.CONFIRMED:
         return SignupResult("already_confirmed", drive)
-    if existing is not None and existing.status == WAITING:
+    if existing is not None and existing.status == SignupStatus.WAITING:
         return SignupResult("already_waiting", drive)
     free = await seats_left(session, drive)
     if free <= 0 and not waitlist:
         return SignupResult("full", drive)
-    status = CONFIRMED if free > 0 else WAITING
+    status = SignupStatus.CONFIRMED if free > 0 else SignupStatus.WAITING
     if existing is None:
         session.add(
             Signup(
@@ -182,10 +169,10 @@ async def cancel_signup(
     now = now or utcnow()
     drive = await lock_drive(session, drive_id)
     signup = await get_signup(session, drive_id, donor_id)
-    if drive is None or signup is None or signup.status == CANCELLED:
+    if drive is None or signup is None or signup.status == SignupStatus.CANCELLED:
         return False, None
-    freed = signup.status == CONFIRMED
-    signup.status, signup.updated_at = CANCELLED, now
+    freed = signup.status == SignupStatus.CONFIRMED
+    signup.status, signup.updated_at = SignupStatus.CANCELLED, now
     promoted = await promote_waiting(session, drive, now) if freed else []
     return True, (promoted[0] if promoted else None)
 
@@ -195,7 +182,7 @@ async def promote_waiting(
 ) -> list[Signup]:
     """Give free seats to the waiting list, first come first served (caller locked the drive)."""
     assert drive.id is not None
-    if drive.status != PUBLISHED:
+    if drive.status != DriveStatus.PUBLISHED:
         return []
     await session.flush()
     free = await seats_left(session, drive)
@@ -203,13 +190,13 @@ async def promote_waiting(
         return []
     result = await session.exec(
         select(Signup)
-        .where(col(Signup.drive_id) == drive.id, col(Signup.status) == WAITING)
+        .where(col(Signup.drive_id) == drive.id, col(Signup.status) == SignupStatus.WAITING)
         .order_by(col(Signup.created_at), col(Signup.id))
         .limit(free)
     )
     promoted = list(result.all())
     for signup in promoted:
-        signup.status, signup.updated_at = CONFIRMED, now or utcnow()
+        signup.status, signup.updated_at = SignupStatus.CONFIRMED, now or utcnow()
     return promoted
 
 
@@ -230,7 +217,7 @@ async def upcoming_for(
     query = (
         select(Drive)
         .where(
-            col(Drive.status) == PUBLISHED,
+            col(Drive.status) == DriveStatus.PUBLISHED,
             col(Drive.ends_at) > now,
             col(Drive.id).in_(in_my_wards)
             | (col(Drive.province_code) == (donor.province_code or ""))
@@ -251,7 +238,7 @@ async def drives_by(session: AsyncSession, created_by: str, now: datetime) -> li
         .where(
             col(Drive.created_by) == created_by,
             col(Drive.ends_at) > now,
-            col(Drive.status) != CANCELLED,
+            col(Drive.status) != DriveStatus.CANCELLED,
         )
         .order_by(col(Drive.starts_at))
     )
@@ -263,7 +250,10 @@ async def signed_up_donors(session: AsyncSession, drive_id: int) -> list[Donor]:
     result = await session.exec(
         select(Donor)
         .join(Signup, col(Signup.donor_id) == col(Donor.id))
-        .where(col(Signup.drive_id) == drive_id, col(Signup.status).in_([CONFIRMED, WAITING]))
+        .where(
+            col(Signup.drive_id) == drive_id,
+            col(Signup.status).in_([SignupStatus.CONFIRMED, SignupStatus.WAITING]),
+        )
     )
     return list(result.all())
 
@@ -273,7 +263,10 @@ async def signed_up_with_status(session: AsyncSession, drive_id: int) -> list[tu
     result = await session.exec(
         select(Donor, Signup.status)
         .join(Signup, col(Signup.donor_id) == col(Donor.id))
-        .where(col(Signup.drive_id) == drive_id, col(Signup.status).in_([CONFIRMED, WAITING]))
+        .where(
+            col(Signup.drive_id) == drive_id,
+            col(Signup.status).in_([SignupStatus.CONFIRMED, SignupStatus.WAITING]),
+        )
         .order_by(col(Donor.id))
     )
     return [(donor, status) for donor, status in result.all()]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from models.conversation import FlowName
 from services.conversation.buttons import ButtonData
 from services.conversation.dialog import Reply
 from services.conversation.flow import Turn
@@ -13,8 +14,6 @@ from services.donors import follows
 from services.drives import citizen
 from services.knowledge.old_addresses import look_up_ward, preload
 from services.knowledge.wards import Ward, get_ward
-
-FOLLOW = "follow"
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,7 @@ async def _follow(t: Turn, draft: FollowDraft, ward: Ward) -> Move:
 class FollowFlow(StepFlow[FollowDraft]):
     """One step: which ward to follow."""
 
-    name = FOLLOW
+    name = FlowName.FOLLOW
     draft = FollowDraft
 
     def __init__(self) -> None:

@@ -7,6 +7,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from models import Donor, Drive
+from models.conversation import FlowName
+from models.drives import DriveStatus, SignupStatus
 from models.types import utcnow
 from services.conversation.dialog import Reply
 from services.conversation.flow import Flow, Turn
@@ -26,7 +28,6 @@ from services.outreach import notify
 from services.roles import access
 from services.roles.refusals import refuse
 
-EDIT_DRIVE = "editdrive"
 FIELDS = ("day", "hours", "venue", "address", "collector", "target", "capacity")
 OVERVIEW_LIMIT = 20  # drives listed by /mydrives
 
@@ -34,7 +35,7 @@ OVERVIEW_LIMIT = 20  # drives listed by /mydrives
 class ManageDriveFlow(Flow):
     """Pick a drive, pick a field, type the new value; or cancel the drive."""
 
-    name = EDIT_DRIVE
+    name = FlowName.EDIT_DRIVE
     prefixes = ("md",)
 
     def takes_free_text(self, step: str) -> bool:
@@ -102,7 +103,7 @@ class ManageDriveFlow(Flow):
             rows = [[ManageDrive("field", drive_id, f).button(labels[f])] for f in FIELDS]
             return [Reply(_("What do you want to change?"), rows)]
         if action == "field" and button.field in FIELDS:
-            await t.goto(EDIT_DRIVE, button.field, {"drive": drive_id})
+            await t.goto(FlowName.EDIT_DRIVE, button.field, {"drive": drive_id})
             return [self._question(button.field)]
         if action == "cancel":
             buttons = [
@@ -123,7 +124,7 @@ class ManageDriveFlow(Flow):
     ) -> tuple[Drive | None, list[str], access.Actor | None]:
         """The drive, if it exists, is upcoming, and is within the person's scope."""
         drive = await drive_store.lock_drive(t.session, drive_id)
-        if drive is None or drive.status != drive_store.PUBLISHED:
+        if drive is None or drive.status != DriveStatus.PUBLISHED:
             return None, [], None
         actor = await t.actor()
         wards = await drive_store.drive_wards(t.session, drive_id)
@@ -161,7 +162,7 @@ class ManageDriveFlow(Flow):
             changes = self._parse(field, text, drive, t.today)
             if field == "capacity":
                 confirmed = await drive_store.count_signups(
-                    t.session, drive.id or 0, drive_store.CONFIRMED
+                    t.session, drive.id or 0, SignupStatus.CONFIRMED
                 )
                 if changes["capacity"] < confirmed:
                     raise InputError(
@@ -239,7 +240,7 @@ class ManageDriveFlow(Flow):
     ) -> list[Reply]:
         """Cancel, audit, tell everyone signed up."""
         assert actor is not None
-        drive.status, drive.updated_at = "cancelled", utcnow()
+        drive.status, drive.updated_at = DriveStatus.CANCELLED, utcnow()
         await access.audit(
             t.session,
             actor,

@@ -12,6 +12,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from models import Drive, DriveBase
+from models.conversation import FlowName
+from models.drives import Campaign, DriveStatus
 from models.types import utcnow
 from services.conversation.dialog import Button, Keyboard, Reply
 from services.conversation.flow import Flow, Turn
@@ -38,7 +40,6 @@ from services.outreach import notify, outbox
 from services.roles import access
 from services.roles.refusals import refuse
 
-NEW_DRIVE = "newdrive"
 STEPS = (
     "campaign",
     "campaign_name",
@@ -58,7 +59,7 @@ STEPS = (
 class NewDriveFlow(Flow):
     """Campaign, day, hours, venue, address, map pin, wards, collector, target, capacity."""
 
-    name = NEW_DRIVE
+    name = FlowName.NEW_DRIVE
     prefixes = ("nd",)
 
     def takes_free_text(self, step: str) -> bool:
@@ -80,7 +81,7 @@ class NewDriveFlow(Flow):
         actor = await t.actor()
         if not (actor.is_admin or actor.is_staff or actor.is_leader):
             return [refuse(access.Action.CREATE_DRIVE)]
-        await t.goto(NEW_DRIVE, "campaign", {})
+        await t.goto(FlowName.NEW_DRIVE, "campaign", {})
         intro = Reply(_("New drive. Send /back to go back one step, /cancel to drop the draft."))
         return [intro, *self.ask("campaign", {}, actor)]
 
@@ -181,7 +182,7 @@ class NewDriveFlow(Flow):
             target_units=data["target"],
             capacity=data["capacity"],
         )
-        return Drive.model_validate(fields, update={"created_by": "", "status": "draft"})
+        return Drive.model_validate(fields, update={"created_by": "", "status": DriveStatus.DRAFT})
 
     # ------------------------------------------------------------ answers
 
@@ -247,9 +248,9 @@ class NewDriveFlow(Flow):
         parts = data_value.split(":") + ["", ""]  # forged or truncated data must not crash
         if step == "campaign" and parts[1] == "campaign":
             if parts[2] == "other":
-                await t.goto(NEW_DRIVE, "campaign_name", data)
+                await t.goto(FlowName.NEW_DRIVE, "campaign_name", data)
                 return self.ask("campaign_name", data, actor)
-            if parts[2] not in drive_store.CAMPAIGNS:
+            if parts[2] not in tuple(Campaign):
                 return None
             data["campaign"] = parts[2]
             return await self._next(t, "campaign_name", data, actor)
@@ -274,9 +275,9 @@ class NewDriveFlow(Flow):
         if index == 0:
             return [Reply(_("This is the first question.")), *await self.prompt(t)]
         previous = STEPS[index - 1]
-        if previous == "campaign_name" and t.data.get("campaign") in drive_store.CAMPAIGNS:
+        if previous == "campaign_name" and t.data.get("campaign") in tuple(Campaign):
             previous = "campaign"
-        await t.goto(NEW_DRIVE, previous, t.data)
+        await t.goto(FlowName.NEW_DRIVE, previous, t.data)
         return self.ask(previous, t.data, await t.actor())
 
     async def on_cancel(self, t: Turn) -> str:
@@ -291,7 +292,7 @@ class NewDriveFlow(Flow):
     ) -> list[Reply]:
         """Save the answer and ask the following question."""
         following = STEPS[STEPS.index(step) + 1]
-        await t.goto(NEW_DRIVE, following, data)
+        await t.goto(FlowName.NEW_DRIVE, following, data)
         return self.ask(following, data, actor)
 
     async def _ward_search(
@@ -333,7 +334,7 @@ class NewDriveFlow(Flow):
             chosen.append(code)
         data["wards"] = chosen
         data["province"] = province if chosen else None
-        await t.goto(NEW_DRIVE, "wards", data)
+        await t.goto(FlowName.NEW_DRIVE, "wards", data)
         return [self._wards_question(data, actor)]
 
     async def _publish(self, t: Turn, data: dict[str, Any], actor: access.Actor) -> list[Reply]:
@@ -342,7 +343,7 @@ class NewDriveFlow(Flow):
         if not access.allowed(actor, access.Action.CREATE_DRIVE, province, wards):
             return [refuse(access.Action.CREATE_DRIVE, province, wards)]
         if datetime.fromisoformat(data["starts_at"]) <= utcnow():
-            await t.goto(NEW_DRIVE, "day", data)
+            await t.goto(FlowName.NEW_DRIVE, "day", data)
             return [
                 Reply(_("That start time has already passed. Please give a later time or day.")),
                 *self.ask("day", data, actor),
@@ -351,7 +352,7 @@ class NewDriveFlow(Flow):
         drive = await drive_store.create_drive(
             t.session, DriveBase.model_validate(draft), wards, actor.label
         )
-        drive.status = drive_store.PUBLISHED
+        drive.status = DriveStatus.PUBLISHED
         assert drive.id is not None
         await access.audit(
             t.session,

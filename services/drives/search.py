@@ -8,7 +8,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Donor, Drive, DriveWard, Follow
-from services.drives.drive_store import PUBLISHED
+from models.drives import DriveStatus
 
 
 async def drives_from(
@@ -24,7 +24,7 @@ async def drives_from(
     query = (
         select(Drive)
         .where(
-            col(Drive.status) == PUBLISHED,
+            col(Drive.status) == DriveStatus.PUBLISHED,
             col(Drive.starts_at) >= start,
             col(Drive.id).in_(serving),
         )

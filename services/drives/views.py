@@ -10,29 +10,32 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 
 from models import Drive
+from models.drives import Campaign, DriveStatus, SignupStatus
 from services.conversation.dialog import Button, Document, Reply, Venue
 from services.core.i18n import _, get_locale, ngettext
 from services.drives.buttons import CancelSignup, JoinWaitlist, SignUp
-from services.drives.drive_store import CAMPAIGNS, ics_file
+from services.drives.drive_store import ics_file
 from services.knowledge.wards import get_ward
 
 
 def campaign_label(code: str) -> str:
-    """A campaign's name; a code from CAMPAIGNS, or the name a leader typed."""
-    names = {
-        "chu_nhat_do": _("Chủ nhật Đỏ (Red Sunday)"),
-        "xuan_hong": _("Lễ hội Xuân hồng (Pink Spring Festival)"),
-        "ngay_toan_dan": _("Ngày toàn dân hiến máu tình nguyện 7/4 (National Blood Donation Day)"),
-        "ngay_quoc_te": _("Ngày Quốc tế người hiến máu 14/6 (World Blood Donor Day)"),
-        "hanh_trinh_do": _("Hành trình Đỏ (Red Journey)"),
-        "giot_hong_tri_an": _("Giọt hồng tri ân (Drops of Gratitude)"),
+    """A campaign's name; a Campaign code, or the name a leader typed."""
+    names: dict[str, str] = {
+        Campaign.CHU_NHAT_DO: _("Chủ nhật Đỏ (Red Sunday)"),
+        Campaign.XUAN_HONG: _("Lễ hội Xuân hồng (Pink Spring Festival)"),
+        Campaign.NGAY_TOAN_DAN: _(
+            "Ngày toàn dân hiến máu tình nguyện 7/4 (National Blood Donation Day)"
+        ),
+        Campaign.NGAY_QUOC_TE: _("Ngày Quốc tế người hiến máu 14/6 (World Blood Donor Day)"),
+        Campaign.HANH_TRINH_DO: _("Hành trình Đỏ (Red Journey)"),
+        Campaign.GIOT_HONG_TRI_AN: _("Giọt hồng tri ân (Drops of Gratitude)"),
     }
     return names.get(code, code)
 
 
 def campaign_buttons() -> list[list[Button]]:
     """The national campaigns, and "another name"."""
-    rows = [[Button(campaign_label(code), f"nd:campaign:{code}")] for code in CAMPAIGNS]
+    rows = [[Button(campaign_label(code), f"nd:campaign:{code}")] for code in Campaign]
     rows.append([Button(_("Another name…"), "nd:campaign:other")])
     return rows
 
@@ -67,7 +70,7 @@ def drive_text(drive: Drive, ward_codes: list[str], tz: ZoneInfo, seats: int | N
             lines.append(ngettext("🪑 {n} seat left", "🪑 {n} seats left", seats).format(n=seats))
         else:
             lines.append(_("🪑 Full: you can join the waiting list"))
-    if drive.status == "cancelled":
+    if drive.status == DriveStatus.CANCELLED:
         lines.insert(0, _("❌ CANCELLED"))
     return "\n".join(lines)
 
@@ -79,11 +82,11 @@ def drive_card(
     assert drive.id is not None
     text = drive_text(drive, ward_codes, tz, seats)
     buttons: list[list[Button]] = []
-    if drive.status == "published":
-        if signup_status == "confirmed":
+    if drive.status == DriveStatus.PUBLISHED:
+        if signup_status == SignupStatus.CONFIRMED:
             text += "\n\n" + _("✅ You are signed up.")
             buttons.append([CancelSignup(drive.id or 0).button(_("Cancel my sign-up"))])
-        elif signup_status == "waiting":
+        elif signup_status == SignupStatus.WAITING:
             text += "\n\n" + _("⏳ You are on the waiting list.")
             buttons.append([CancelSignup(drive.id or 0).button(_("Leave the waiting list"))])
         elif seats > 0:
@@ -189,10 +192,14 @@ def change_notice(
         text += "\n" + "\n".join(lines)
     text += "\n\n" + drive_text(drive, ward_codes, tz, None)
     document = None
-    if signup_status == "confirmed" and changed_fields(before, drive) & CALENDAR_FIELDS:
+    if signup_status == SignupStatus.CONFIRMED and changed_fields(before, drive) & CALENDAR_FIELDS:
         text += "\n\n" + _("📎 The updated calendar entry follows; it replaces the old one.")
         document = calendar_document(drive, tz)
-    label = _("Cancel my sign-up") if signup_status == "confirmed" else _("Leave the waiting list")
+    label = (
+        _("Cancel my sign-up")
+        if signup_status == SignupStatus.CONFIRMED
+        else _("Leave the waiting list")
+    )
     return Reply(text, [[CancelSignup(drive.id or 0).button(label)]], document=document)
 
 

@@ -11,6 +11,7 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
+from models.conversation import FlowName
 from services.conversation.dialog import Button, Reply
 from services.conversation.flow import Flow, Turn
 from services.core.i18n import _
@@ -50,7 +51,6 @@ from services.eligibility.texts import (
     verdict_text,
 )
 
-ELIGIBILITY = "eligibility"
 MIN_WEIGHT_KG = 25.0  # below or above these, the number is a typo, not a weight
 MAX_WEIGHT_KG = 250.0
 _WEIGHT = re.compile(r"^\s*(\d{1,3}(?:[.,]\d{1,2})?)\s*(.{0,12})$")
@@ -87,7 +87,7 @@ def _events(data: dict[str, Any]) -> list[list[Any]]:
 def _sex(t: Turn, data: dict[str, Any]) -> Sex | None:
     """The sex of the profile, or the one answered in this check."""
     code = t.me.sex or data.get("sex")
-    return Sex(code) if code in ("male", "female") else None
+    return Sex(code) if code in tuple(Sex) else None
 
 
 def _groups(t: Turn, data: dict[str, Any]) -> list[str]:
@@ -128,7 +128,7 @@ def _answers(data: dict[str, Any]) -> Answers:
 class EligibilityFlow(Flow):
     """Birth date and sex (if unknown), kind, weight, last donation (if unknown), events, job."""
 
-    name = ELIGIBILITY
+    name = FlowName.ELIGIBILITY
     prefixes = ("esex", "ekind", "elast", "ecat", "ecode", "edate", "ejob")
     holds_health_answers = True  # swept an hour after the last answer (services/chat.py)
 
@@ -159,7 +159,7 @@ class EligibilityFlow(Flow):
             "health answers are not stored. /back goes one step back, /cancel stops."
         )
         first = self._steps(t, {})[0]
-        await t.goto(ELIGIBILITY, first, {})
+        await t.goto(FlowName.ELIGIBILITY, first, {})
         return [Reply(intro), *self._ask(t, first, {})]
 
     async def prompt(self, t: Turn) -> list[Reply]:
@@ -302,15 +302,15 @@ class EligibilityFlow(Flow):
             if value == "done":
                 return await self._next(t, scratch)
             if value == "list":
-                await t.goto(ELIGIBILITY, "events", scratch)
+                await t.goto(FlowName.ELIGIBILITY, "events", scratch)
                 return [self._events_menu(t, scratch)]
             if value in _groups(t, scratch):
-                await t.goto(ELIGIBILITY, "pick", {**scratch, "group": value})
+                await t.goto(FlowName.ELIGIBILITY, "pick", {**scratch, "group": value})
                 return self._ask(t, "pick", t.data)
         if kind == "ecode" and step == "pick" and group_of(value) == scratch.get("group"):
             if value == PREGNANT_NOW:
                 return await self._add_event(t, value, None)
-            await t.goto(ELIGIBILITY, "event_date", {**scratch, "code": value})
+            await t.goto(FlowName.ELIGIBILITY, "event_date", {**scratch, "code": value})
             return self._ask(t, "event_date", t.data)
         if kind == "edate" and step == "event_date" and value == "ongoing":
             return await self._add_event(t, str(scratch.get("code")), None)
@@ -324,7 +324,7 @@ class EligibilityFlow(Flow):
         events.append([code, start.isoformat() if start else None])
         data = {k: v for k, v in t.data.items() if k not in ("code", "group")}
         data["events"] = events
-        await t.goto(ELIGIBILITY, "events", data)
+        await t.goto(FlowName.ELIGIBILITY, "events", data)
         return [self._events_menu(t, data)]
 
     async def _next(self, t: Turn, data: dict[str, Any]) -> list[Reply]:
@@ -335,7 +335,7 @@ class EligibilityFlow(Flow):
         following = steps[steps.index(current) + 1]
         trail = [*data.get("trail", []), current]
         data = {**data, "trail": trail}
-        await t.goto(ELIGIBILITY, following, data)
+        await t.goto(FlowName.ELIGIBILITY, following, data)
         return self._ask(t, following, data)
 
     async def on_back(self, t: Turn) -> list[Reply]:
@@ -343,14 +343,14 @@ class EligibilityFlow(Flow):
         assert t.state is not None
         data = dict(t.data)
         if t.state.step in ("pick", "event_date"):
-            await t.goto(ELIGIBILITY, "events", data)
+            await t.goto(FlowName.ELIGIBILITY, "events", data)
             return [self._events_menu(t, data)]
         trail = list(data.get("trail", []))
         if not trail:
             return [Reply(_("This is the first question.")), *self.prompt_now(t)]
         previous = trail.pop()
         data["trail"] = trail
-        await t.goto(ELIGIBILITY, previous, data)
+        await t.goto(FlowName.ELIGIBILITY, previous, data)
         return self._ask(t, previous, data)
 
     async def on_cancel(self, t: Turn) -> str:

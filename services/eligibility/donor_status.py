@@ -25,7 +25,7 @@ def profile_of(donor: Donor, weight_kg: float | None = None) -> Profile:
     donations = []
     if donor.last_donation_kind in DONATION_KINDS and donor.last_donation_date is not None:
         donations.append(Donation(donor.last_donation_date, DonationKind(donor.last_donation_kind)))
-    sex = Sex(donor.sex) if donor.sex in ("male", "female") else None
+    sex = Sex(donor.sex) if donor.sex in tuple(Sex) else None
     return Profile(donor.date_of_birth, sex, weight_kg, tuple(donations))
 
 

@@ -17,6 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from models.donor import DonationKind, Sex
 from services.core.validation import nth_birthday
 
 RULES_PATH = Path(__file__).resolve().parents[2] / "locales" / "rules" / "eligibility.toml"
@@ -26,22 +27,6 @@ OPERATOR = "operator"
 
 ParamValue = int | float | str
 Params = Mapping[str, ParamValue]
-
-
-class DonationKind(StrEnum):
-    """What is collected: whole blood, or one component by apheresis (gạn tách)."""
-
-    WHOLE_BLOOD = "whole_blood"
-    RED_CELLS = "red_cells"
-    PLATELETS = "platelets"
-    PLASMA = "plasma"
-
-
-class Sex(StrEnum):
-    """The sex the weight rules distinguish."""
-
-    MALE = "male"
-    FEMALE = "female"
 
 
 class Status(StrEnum):

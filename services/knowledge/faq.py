@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from services.core.text import fold
@@ -35,6 +36,7 @@ from services.core.text import fold
 FAQ_DIR = Path(__file__).resolve().parents[2] / "locales" / "faq"
 CALIBRATION_FILE = "_calibration.toml"  # files starting with "_" hold no entries
 CONVERSATION_FILE = "_conversation.toml"  # question words (and small talk: services/small_talk)
+LEXICON_FILE = "_lexicon.toml"  # the word lists of the matcher (shorthand, synonyms, stopwords…)
 MAX_QUERY_CHARS = 300  # a question is short: longer text is not answered
 
 # Weights of the three feature families in the score (they sum to 1), and of the score's parts.
@@ -53,524 +55,75 @@ MIN_WORDS_UNANCHORED = 2  # words an entry must share with a question not naming
 MIN_TOPIC_WORDS_UNANCHORED = 1  # of which not generic (GENERIC_WORDS: "where", "nearest")
 UNANCHORED_NEGATIVE_WEIGHT = 2.0  # how much more a wrong answer costs than a refusal there
 
-# Chat shorthand, after folding. Only unambiguous forms: "hong" (hồng) and "dk" (đăng ký or điều
-# kiện) are left alone. An empty expansion drops the word (forms of address such as "ad").
-SHORTHAND: Mapping[str, str] = {
-    "k": "khong",
-    "ko": "khong",
-    "kh": "khong",
-    "khg": "khong",
-    "kg": "kg",
-    "hok": "khong",
-    "hem": "khong",
-    "hk": "khong",
-    "khum": "khong",
-    "dc": "duoc",
-    "bn": "bao nhieu",
-    "bnh": "bao nhieu",
-    "j": "gi",
-    "z": "vay",
-    "zay": "vay",
-    "dzay": "vay",
-    "ntn": "nhu the nao",
-    "mk": "minh",
-    "mik": "minh",
-    "mjk": "minh",
-    "mn": "moi nguoi",
-    "e": "em",
-    "ng": "nguoi",
-    "bs": "bac si",
-    "bv": "benh vien",
-    "hm": "hien mau",
-    "hmtn": "hien mau tinh nguyen",
-    "tnv": "tinh nguyen vien",
-    "tc": "tieu cau",
-    "sxh": "sot xuat huyet",
-    "xn": "xet nghiem",
-    "trc": "truoc",
-    "vs": "voi",
-    "cx": "cung",
-    "ms": "moi",
-    "bh": "bao gio",
-    "bjo": "bay gio",
-    "hnay": "hom nay",
-    "hqua": "hom qua",
-    "wa": "qua",
-    "lm": "lam",
-    "mun": "muon",
-    "nhiu": "nhieu",
-    "bik": "biet",
-    "ad": "",
-    "admin": "",
-    "u": "you",
-    "ur": "your",
-    "pls": "please",
-    "plz": "please",
-    "thx": "thanks",
-    "tks": "thanks",
-    "ty": "thanks",
-    "cmnd": "can cuoc",
-    "cccd": "can cuoc",
-}
+# The word lists (shorthand, units, synonyms, stopwords, anchors…) are data in
+# locales/faq/_lexicon.toml, where each table says what it is for. Read once, at import.
 
-# Units after a number ("45kg", "45 ký", "350 cc"): the unit becomes one word, so every weight and
-# every volume share it.
-UNITS: Mapping[str, str] = {
-    "kg": "kg",
-    "kgs": "kg",
-    "ky": "kg",
-    "ki": "kg",
-    "kilo": "kg",
-    "kilos": "kg",
-    "kilogram": "kg",
-    "kilograms": "kg",
-    "can": "kg",
-    "ml": "ml",
-    "mls": "ml",
-    "cc": "ml",
-    "millilitre": "ml",
-    "millilitres": "ml",
-    "milliliter": "ml",
-    "milliliters": "ml",
-    "k": "nghin",
-    "t": "tuoi",
-    "yo": "tuoi",
-}
 
-# Units that are also other words count only as spelled here ("17 can I" is not "17 cân").
-_UNIT_SPELLINGS: Mapping[str, tuple[str, ...]] = {
-    "can": ("cân",),
-    "ky": ("ky", "ký", "kí"),
-    "ki": ("ki", "kí", "ký"),
-}
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    """The word lists of locales/faq/_lexicon.toml, parsed."""
 
-# Several spellings, synonyms or inflections of one thing, after folding, shorthand and stemming
-# (whole words only, longest first). Both the knowledge base and the question go through them.
-PHRASES: Mapping[str, str] = {
-    # Vietnamese
-    "vac xin": "vaccine",
-    "vacxin": "vaccine",
-    "vacin": "vaccine",
-    "vaccin": "vaccine",
-    "tiem ngua": "tiem phong",
-    "chich ngua": "tiem phong",
-    "tiem chung": "tiem phong",
-    "chich": "tiem",
-    "cho mau": "hien mau",
-    "hien tang mau": "hien mau",
-    "sanh": "sinh",
-    "sinh em be": "sinh con",
-    "sinh be": "sinh con",
-    "co bau": "mang thai",
-    "mang bau": "mang thai",
-    "co thai": "mang thai",
-    "dai thao duong": "tieu duong",
-    "hen suyen": "hen",
-    "hen phe quan": "hen",
-    "suyen": "hen",
-    "cao huyet ap": "huyet ap cao",
-    "tang huyet ap": "huyet ap cao",
-    "tut huyet ap": "huyet ap thap",
-    "ha huyet ap": "huyet ap thap",
-    "huyet sac to": "hemoglobin",
-    "hb": "hemoglobin",
-    "hgb": "hemoglobin",
-    "ngat xiu": "ngat",
-    "xiu": "ngat",
-    "bat tinh": "ngat",
-    "xam minh": "xam hinh",
-    "hinh xam": "xam hinh",
-    "xam tro": "xam hinh",
-    "hanh kinh": "kinh nguyet",
-    "ky kinh": "kinh nguyet",
-    "can cuoc cong dan": "can cuoc",
-    "chung minh nhan dan": "can cuoc",
-    "chung minh thu": "can cuoc",
-    "bia ruou": "ruou bia",
-    "khong bao gio": "never",  # not "bao giờ" (when)
-    "chua bao gio": "never",
-    "o dau": "where",
-    "di dau": "where",
-    "den dau": "where",
-    "cho nao": "where",
-    "muon": "want",  # "tôi muốn hiến máu" says what it wants ("muộn" late is told apart above)
-    # English
-    "give blood": "donate",
-    "blood donation": "donate",
-    "blood donor": "donate",
-    "diabetic": "diabetes",
-    "diabete": "diabetes",
-    "asthmatic": "asthma",
-    "anaemia": "anemia",
-    "anaemic": "anemia",
-    "anemic": "anemia",
-    "haemoglobin": "hemoglobin",
-    "tb": "tuberculosis",
-    "tatoo": "tattoo",
-    "pregnancy": "pregnant",
-    "childbirth": "birth",
-    "gave birth": "birth",
-    "give birth": "birth",
-    "had a baby": "birth",
-    "breast feed": "breastfeed",
-    "nurs": "breastfeed",
-    "pass out": "faint",
-    "black out": "faint",
-    "light headed": "lightheaded",
-    "dizziness": "dizzy",
-    "sold": "sell",
-    "painful": "pain",
-    "hurt": "pain",
-    "infect": "infection",
-    "vaccinat": "vaccine",
-    "immuniz": "vaccine",
-    "immunis": "vaccine",
-    "immunizat": "vaccine",
-    "immunisat": "vaccine",
-    "jab": "vaccine",
-    "medicat": "medicine",
-    "med": "medicine",
-    "surgical": "surgery",
-    "operat": "surgery",
-    "drunk": "alcohol",
-    "booze": "alcohol",
-    "liquor": "alcohol",
-    "wine": "alcohol",
-    "blood type": "blood group",
-    "workout": "exercise",
-    "work out": "exercise",
-    "gym": "exercise",
-    "hep": "hepatitis",
-    "weigh": "weight",
-    "illness": "disease",
-    "sick": "disease",
-    "ill": "disease",
-    # Greetings and thanks become words the knowledge base never uses ("cảm ơn" is not "cảm").
-    "xin chao": "hello",
-    "chao": "hello",
-    "alo": "hello",
-    "hi": "hello",
-    "hey": "hello",
-    "helo": "hello",
-    "he lo": "hello",
-    "cam on": "thanks",
-    "thank": "thanks",
-    "thank you": "thanks",
-    "tam biet": "bye",
-    "goodbye": "bye",
-    "chuc ngu ngon": "goodnight",
-    "good night": "goodnight",
-}
+    shorthand: Mapping[str, str]
+    units: Mapping[str, str]
+    unit_spellings: Mapping[str, tuple[str, ...]]
+    phrases: Mapping[str, str]
+    accented: Mapping[str, str]
+    lemmas: Mapping[str, str]
+    anchors: Mapping[str, str]
+    anchor_pairs: frozenset[str]
+    stopwords: frozenset[str]
+    accented_content: frozenset[str]
+    plain_content: frozenset[str]
+    pair_keep: frozenset[tuple[str, str]]
+    generic_words: frozenset[str]
 
-# A word typed with these accents is another word than its folded form says ("đẻ" give birth is not
-# "để" so that, "xíu" a little is not "xỉu" faint).
-ACCENTED: Mapping[str, str] = {
-    "đẻ": "sinh",
-    "săm": "xăm",
-    "xíu": "chút",
-    "muộn": "trễ",
-}
 
-# English forms of one word, after stemming.
-LEMMAS: Mapping[str, str] = {
-    "giv": "give",
-    "gave": "give",
-    "given": "give",
-    "donor": "donat",
-    "took": "take",
-    "tak": "take",
-    "ate": "eat",
-    "eaten": "eat",
-    "slept": "sleep",
-    "asleep": "sleep",
-    "felt": "feel",
-    "got": "get",
-    "gott": "get",
-    "gotten": "get",
-    "paid": "pay",
-    "millilitre": "ml",
-    "milliliter": "ml",
-    "mls": "ml",
-    "drank": "drink",
-    "drunk": "alcohol",
-    "ran": "run",
-    "women": "woman",
-    "men": "man",
-    "children": "child",
-    "feet": "foot",
-    "teeth": "tooth",
-    "wors": "bad",
-    "worse": "bad",
-    "better": "good",
-}
+@cache
+def lexicon(directory: Path = FAQ_DIR) -> Lexicon:
+    """The word lists of the matcher, read once per directory."""
+    with (directory / LEXICON_FILE).open("rb") as fh:
+        raw = tomllib.load(fh)
 
-# Words that tell a question is about giving blood (folded; an accented form must be this one,
-# so "màu" colour and "hiện" now are not "máu" and "hiến"). Without one, a match must score
-# higher (a second, stricter threshold is learned for such questions).
-ANCHORS: Mapping[str, str] = {
-    "mau": "máu",
-    "hien": "hiến",
-    "blood": "blood",
-    "donat": "donat",
-    "donate": "donate",
-    "platelet": "platelet",
-    "plasma": "plasma",
-    "apheresis": "apheresis",
-    "transfusion": "transfusion",
-}
-ANCHOR_PAIRS = frozenset({"tieu cau", "huyet tuong", "gan tach"})
+    def words(values: Iterable[object]) -> frozenset[str]:
+        return frozenset(str(v) for v in values)
 
-# Words that carry no topic on their own (folded). They still form word pairs ("khi nao",
-# "tai sao", "o dau") but are left out of single words and character n-grams.
-STOPWORDS = frozenset(
-    # Vietnamese
-    [
-        "a",
-        "ah",
-        "ai",
-        "ak",
-        "anh",
-        "ay",
-        "bao",
-        "ban",
-        "bi",
-        "cac",
-        "can",
-        "chi",
-        "cho",
-        "chu",
-        "chua",
-        "chut",
-        "co",
-        "cua",
-        "cung",
-        "da",
-        "dang",
-        "de",
-        "di",
-        "do",
-        "duoc",
-        "em",
-        "gi",
-        "giup",
-        "ha",
-        "hay",
-        "hoi",
-        "khi",
-        "khong",
-        "kia",
-        "la",
-        "lai",
-        "lam",
-        "luon",
-        "ma",
-        "may",
-        "minh",
-        "moi",
-        "mot",
-        "muon",
-        "nao",
-        "nay",
-        "ne",
-        "nen",
-        "neu",
-        "nha",
-        "nhe",
-        "nhi",
-        "nhieu",
-        "nhu",
-        "nhung",
-        "nua",
-        "o",
-        "oi",
-        "ok",
-        "oke",
-        "okay",
-        "phai",
-        "qua",
-        "ra",
-        "rat",
-        "roi",
-        "sao",
-        "se",
-        "tao",
-        "thay",
-        "the",
-        "thi",
-        "thoi",
-        "toi",
-        "tu",
-        "tui",
-        "u",
-        "i",
-        "va",
-        "vang",
-        "vay",
-        "vao",
-        "ve",
-        "voi",
-        "vua",
-        "xin",
-        "xong",
-    ]
-    # English
-    + [
-        "a",
-        "about",
-        "also",
-        "am",
-        "an",
-        "and",
-        "any",
-        "anyone",
-        "are",
-        "as",
-        "at",
-        "be",
-        "been",
-        "but",
-        "by",
-        "can",
-        "could",
-        "d",
-        "did",
-        "didn",
-        "do",
-        "does",
-        "doesn",
-        "don",
-        "for",
-        "from",
-        "get",
-        "go",
-        "going",
-        "goe",
-        "went",
-        "had",
-        "has",
-        "have",
-        "he",
-        "her",
-        "his",
-        "how",
-        "if",
-        "in",
-        "is",
-        "it",
-        "its",
-        "just",
-        "ll",
-        "m",
-        "me",
-        "much",
-        "my",
-        "myself",
-        "no",
-        "not",
-        "now",
-        "of",
-        "on",
-        "one",
-        "or",
-        "our",
-        "please",
-        "re",
-        "really",
-        "s",
-        "she",
-        "should",
-        "so",
-        "some",
-        "someone",
-        "still",
-        "t",
-        "than",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "they",
-        "this",
-        "to",
-        "too",
-        "us",
-        "ve",
-        "very",
-        "was",
-        "we",
-        "were",
-        "what",
-        "which",
-        "who",
-        "will",
-        "with",
-        "won",
-        "would",
-        "yes",
-        "you",
-        "your",
-    ]
-)
-# Words that say what kind of question it is (where, when, how long) but not what about: a
-# question that does not name donation must share a topic word with the entry, not only these
-# ("where is the nearest ATM" is not "where to donate"). Accented forms are told apart ("đâu" where
-# is generic, "đau" pain is not); typed plain, "dau" is taken as generic.
-GENERIC_WORDS = frozenset(
-    [
-        # Vietnamese
-        "đâu",
-        "gần",
-        "nhất",
-        "nơi",
-        "địa",
-        "giờ",
-        "lâu",
-        "hôm",
-        "mai",
-        "sớm",
-        # English
-        "where",
-        "nearest",
-        "near",
-        "nearby",
-        "closest",
-        "close",
-        "location",
-        "place",
-        "around",
-        "here",
-        "when",
-        "time",
-        "why",
-        "long",
-        "soon",
-        "often",
-        "today",
-        "tomorrow",
-        "tonight",
-    ]
-)
-# A stopword typed with these accents is a word with a topic ("ăn" eat, "cân" weigh, "bán" sell).
-ACCENTED_CONTENT = frozenset(
-    ["ăn", "bán", "cân", "chó", "chủ", "đá", "đỏ", "hè", "hồi", "mẹ", "máy", "muộn", "vàng", "xỉn"]
-)
-# Stopwords that name a subject even typed without accents ("ho" cough, "an" eat or safe).
-PLAIN_CONTENT = frozenset(["an", "ho"])
-# Pairs of stopwords that still ask something precise ("khi nào" when, "tại sao" why).
-PAIR_KEEP = frozenset(
-    [
-        ("khi", "nao"),
-        ("tai", "sao"),
-        ("bao", "nhieu"),
-        ("lam", "sao"),
-        ("nhu", "the"),
-        ("o", "dau"),
-        ("how", "much"),
-        ("vi", "sao"),
-    ]
-)
+    def table(values: Mapping[str, object]) -> Mapping[str, str]:
+        return MappingProxyType({str(k): str(v) for k, v in values.items()})
+
+    stopwords = raw["stopwords"]
+    return Lexicon(
+        shorthand=table(raw["shorthand"]),
+        units=table(raw["units"]),
+        unit_spellings=MappingProxyType(
+            {str(k): tuple(str(v) for v in vs) for k, vs in raw["unit_spellings"].items()}
+        ),
+        phrases=table(raw["phrases"]),
+        accented=table(raw["accented"]),
+        lemmas=table(raw["lemmas"]),
+        anchors=table(raw["anchors"]["words"]),
+        anchor_pairs=words(raw["anchors"]["pairs"]),
+        stopwords=words(stopwords["vi"]) | words(stopwords["en"]),
+        accented_content=words(stopwords["accented_content"]),
+        plain_content=words(stopwords["plain_content"]),
+        pair_keep=frozenset((str(a), str(b)) for a, b in stopwords["pair_keep"]),
+        generic_words=words(raw["generic_words"]["vi"]) | words(raw["generic_words"]["en"]),
+    )
+
+
+_LEXICON = lexicon()
+SHORTHAND = _LEXICON.shorthand  # chat shorthand, after folding ("ko" → "khong")
+UNITS = _LEXICON.units  # units after a number ("45 ký" → "45 kg")
+_UNIT_SPELLINGS = _LEXICON.unit_spellings  # units that are also words count only so typed
+PHRASES = _LEXICON.phrases  # spellings and synonyms of one thing ("vac xin" → "vaccine")
+ACCENTED = _LEXICON.accented  # words their accents make another word ("đẻ" → "sinh")
+LEMMAS = _LEXICON.lemmas  # English forms of one word, after stemming
+ANCHORS = _LEXICON.anchors  # words naming blood donation, with their accented form
+ANCHOR_PAIRS = _LEXICON.anchor_pairs  # pairs of words naming it ("tieu cau")
+STOPWORDS = _LEXICON.stopwords  # words with no topic of their own
+GENERIC_WORDS = _LEXICON.generic_words  # words of the kind of question (where, when)
+ACCENTED_CONTENT = _LEXICON.accented_content  # stopwords with a topic when accented ("ăn")
+PLAIN_CONTENT = _LEXICON.plain_content  # stopwords with a topic even plain ("ho")
+PAIR_KEEP = _LEXICON.pair_keep  # stopword pairs that ask something precise ("khi nao")
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import AuditEntry, RoleGrant, RoleWard
+from models.roles import Role
 from services.conversation.actor import Actor, LeaderScope
 from services.core.i18n import N_, _
 from services.knowledge.wards import get_province, get_ward, provinces
@@ -29,13 +30,6 @@ MAX_CLUB_NAME = 120  # role_grants.club_name
 MAX_SCOPE = 120  # audit_log.scope
 MAX_ID = 2**31 - 1  # an INTEGER primary key on PostgreSQL
 SHOWN_INPUT = 40  # a typed value is echoed back at most this long
-
-
-class Role(StrEnum):
-    """The stored roles (admins are configured, citizens are everyone else)."""
-
-    STAFF = "staff"
-    LEADER = "leader"
 
 
 class Action(StrEnum):

@@ -212,15 +212,15 @@ async def grant(session: AsyncSession, actor: Actor, args: list[str]) -> Outcome
     words = _split(args)
     kind = words[0].lower() if words else ""
     if not (actor.is_admin or actor.is_staff):
-        return Outcome([refuse(Action.GRANT_STAFF if kind == "staff" else Action.GRANT_LEADER)])
-    if kind == "staff" and not actor.is_admin:
+        return Outcome([refuse(Action.GRANT_STAFF if kind == Role.STAFF else Action.GRANT_LEADER)])
+    if kind == Role.STAFF and not actor.is_admin:
         return Outcome([refuse(Action.GRANT_STAFF)])
     try:
-        if kind == "staff" and len(words) >= 3:
+        if kind == Role.STAFF and len(words) >= 3:
             user_id = _user_id(words[1])
             province = _province(" ".join(words[2:]))
             view = await access.grant_staff(session, actor, actor.channel, user_id, province.code)
-        elif kind == "leader" and len(words) >= 5:
+        elif kind == Role.LEADER and len(words) >= 5:
             user_id = _user_id(words[1])
             province, rest = _take_province(words[2:])
             if len(rest) < 2:
