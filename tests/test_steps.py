@@ -42,6 +42,7 @@ from services.donors.questions import (
 )
 from services.donors.registration import RegistrationDraft
 from services.drives.follow import FollowWard
+from services.eligibility.check import CheckDraft
 from tests.test_chat import Person, buttons, register, service, texts
 
 __all__ = ["service"]  # the fixture, shared with tests/test_chat.py
@@ -283,3 +284,49 @@ async def test_an_eligibility_row_from_before_the_steps_goes_on(
     assert "ecat:done" in buttons(out) and "tattoo" in texts(out).lower()
     out = await person.tap("ecat:done")
     assert "ejob:yes" in buttons(out)
+
+
+def test_a_check_draft_reads_the_old_json() -> None:
+    old = {
+        "dob": "1994-03-02",
+        "sex": "female",
+        "kind": "plasma",
+        "weight": 52,
+        "last_kind": "whole_blood",
+        "last_date": "2026-03-15",
+        "events": [["tattoo", "2026-01-02"], ["pregnant_now", None]],
+        "group": "skin",
+        "job": False,
+        "trail": ["dob", "sex", "kind"],
+    }
+    draft = CheckDraft.model_validate(old)
+    assert draft.dob == date(1994, 3, 2) and draft.last_date == date(2026, 3, 15)
+    assert draft.events == [("tattoo", date(2026, 1, 2)), ("pregnant_now", None)]
+    again = draft.model_dump(mode="json", exclude_none=True)
+    assert again == {k: v for k, v in old.items() if k != "trail"} | {"weight": 52.0}
+
+
+async def test_back_in_the_check_leaves_the_lists_for_the_question_before(
+    service: ChatService, db: Database
+) -> None:
+    person = Person(service, 9102, "en")
+    await register(person, "en")
+    await service.command(person.sender(), "eligibility", [])
+    await person.tap("ekind:whole_blood")
+    await person.say("60")
+    await person.tap("ecat:skin")
+    out = await person.say("/back")  # from the sub-list: the list of groups
+    assert "ecat:done" in buttons(out) and not any(b.startswith("ecode:") for b in buttons(out))
+    await person.tap("ecat:skin")
+    out = await person.tap("ecode:tattoo")
+    assert not any(b.startswith("ecat:") for b in buttons(out))  # its date is asked
+    out = await person.say("/back")  # from the date: the list of groups again
+    assert "ecat:done" in buttons(out)
+    await person.tap("ecat:done")
+    out = await person.say("/back")  # from the job: the list of groups
+    assert "ecat:done" in buttons(out)
+    out = await person.say("/back")  # then the weight, asked again
+    assert buttons(out) == []  # a typed answer
+    state = await state_of(db)
+    assert state is not None and state.step == "weight" and state.data[HISTORY] == ["kind"]
+    assert "group" not in state.data and "code" not in state.data
