@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
+import pytest
 from sqlmodel import select
 
 from models import ConversationState
@@ -128,7 +129,11 @@ async def in_turn(db: Database, user: str, act: Callable[[Turn], Awaitable[T]]) 
         me = await donor_store.get_donor(session, "telegram", user)
         if me is None:
             me = await donor_store.create_donor_with_consent(
-                session, channel="telegram", external_id=user, chat_id=user, locale="en",
+                session,
+                channel="telegram",
+                external_id=user,
+                chat_id=user,
+                locale="en",
                 consent_version="test",
             )
             await session.flush()
@@ -161,7 +166,9 @@ async def test_back_walks_the_history_and_asks_each_step_again(db: Database) -> 
     out = await in_turn(db, user, lambda t: FLOW.on_choice(t, "tsize:M"))
     assert said(out) == "red M?"
     state = await state_of(db)
-    assert state is not None and state.step == "confirm" and state.data[HISTORY] == ["colour", "size"]
+    assert (
+        state is not None and state.step == "confirm" and state.data[HISTORY] == ["colour", "size"]
+    )
     assert "filter" not in state.data  # the sub-list's scratch went with it
     # /back: to the size question (the sub-list is part of it), then to the colour
     assert said(await in_turn(db, user, FLOW.on_back)).startswith("size?")
@@ -187,7 +194,9 @@ async def test_back_from_a_sub_step_returns_to_its_question(db: Database) -> Non
 async def test_a_wrong_answer_is_explained_and_asked_again(db: Database) -> None:
     user = str(next(_ids))
     await in_turn(db, user, lambda t: FLOW.start(t, "colour", Order()))
-    assert said(await in_turn(db, user, lambda t: FLOW.on_text(t, "r3d"))) == "letters only\ncolour?"
+    assert (
+        said(await in_turn(db, user, lambda t: FLOW.on_text(t, "r3d"))) == "letters only\ncolour?"
+    )
     out = await in_turn(db, user, lambda t: FLOW.on_choice(t, "tsize:M"))
     assert out is None  # a button of another step
     await in_turn(db, user, lambda t: FLOW.on_text(t, "red"))
@@ -330,3 +339,21 @@ async def test_back_in_the_check_leaves_the_lists_for_the_question_before(
     state = await state_of(db)
     assert state is not None and state.step == "weight" and state.data[HISTORY] == ["kind"]
     assert "group" not in state.data and "code" not in state.data
+
+
+def test_a_malformed_table_is_refused_when_the_flow_is_made() -> None:
+    def ask(t: Turn, d: Order) -> list[Reply]:
+        return []
+
+    class Broken(OrderFlow):
+        def __init__(self, *steps: Step[Order]) -> None:
+            StepFlow.__init__(self, *steps)
+
+    for steps in (
+        (Step("a", ask), Step("a", ask)),  # a step twice
+        (Step("a", ask, part_of="nowhere"),),
+        (Step("a", ask, scratch=("no_such_field",)),),
+        (Step("a", ask, taps=(Size,)),),  # button kinds without a reader
+    ):
+        with pytest.raises(ValueError):
+            Broken(*steps)
