@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
+import pytest
 from sqlmodel import select
 
 from models import ConversationState
@@ -42,6 +43,7 @@ from services.donors.questions import (
 )
 from services.donors.registration import RegistrationDraft
 from services.drives.follow import FollowWard
+from services.eligibility.check import CheckDraft
 from tests.test_chat import Person, buttons, register, service, texts
 
 __all__ = ["service"]  # the fixture, shared with tests/test_chat.py
@@ -127,7 +129,11 @@ async def in_turn(db: Database, user: str, act: Callable[[Turn], Awaitable[T]]) 
         me = await donor_store.get_donor(session, "telegram", user)
         if me is None:
             me = await donor_store.create_donor_with_consent(
-                session, channel="telegram", external_id=user, chat_id=user, locale="en",
+                session,
+                channel="telegram",
+                external_id=user,
+                chat_id=user,
+                locale="en",
                 consent_version="test",
             )
             await session.flush()
@@ -160,7 +166,9 @@ async def test_back_walks_the_history_and_asks_each_step_again(db: Database) -> 
     out = await in_turn(db, user, lambda t: FLOW.on_choice(t, "tsize:M"))
     assert said(out) == "red M?"
     state = await state_of(db)
-    assert state is not None and state.step == "confirm" and state.data[HISTORY] == ["colour", "size"]
+    assert (
+        state is not None and state.step == "confirm" and state.data[HISTORY] == ["colour", "size"]
+    )
     assert "filter" not in state.data  # the sub-list's scratch went with it
     # /back: to the size question (the sub-list is part of it), then to the colour
     assert said(await in_turn(db, user, FLOW.on_back)).startswith("size?")
@@ -186,7 +194,9 @@ async def test_back_from_a_sub_step_returns_to_its_question(db: Database) -> Non
 async def test_a_wrong_answer_is_explained_and_asked_again(db: Database) -> None:
     user = str(next(_ids))
     await in_turn(db, user, lambda t: FLOW.start(t, "colour", Order()))
-    assert said(await in_turn(db, user, lambda t: FLOW.on_text(t, "r3d"))) == "letters only\ncolour?"
+    assert (
+        said(await in_turn(db, user, lambda t: FLOW.on_text(t, "r3d"))) == "letters only\ncolour?"
+    )
     out = await in_turn(db, user, lambda t: FLOW.on_choice(t, "tsize:M"))
     assert out is None  # a button of another step
     await in_turn(db, user, lambda t: FLOW.on_text(t, "red"))
@@ -283,3 +293,67 @@ async def test_an_eligibility_row_from_before_the_steps_goes_on(
     assert "ecat:done" in buttons(out) and "tattoo" in texts(out).lower()
     out = await person.tap("ecat:done")
     assert "ejob:yes" in buttons(out)
+
+
+def test_a_check_draft_reads_the_old_json() -> None:
+    old = {
+        "dob": "1994-03-02",
+        "sex": "female",
+        "kind": "plasma",
+        "weight": 52,
+        "last_kind": "whole_blood",
+        "last_date": "2026-03-15",
+        "events": [["tattoo", "2026-01-02"], ["pregnant_now", None]],
+        "group": "skin",
+        "job": False,
+        "trail": ["dob", "sex", "kind"],
+    }
+    draft = CheckDraft.model_validate(old)
+    assert draft.dob == date(1994, 3, 2) and draft.last_date == date(2026, 3, 15)
+    assert draft.events == [("tattoo", date(2026, 1, 2)), ("pregnant_now", None)]
+    again = draft.model_dump(mode="json", exclude_none=True)
+    assert again == {k: v for k, v in old.items() if k != "trail"} | {"weight": 52.0}
+
+
+async def test_back_in_the_check_leaves_the_lists_for_the_question_before(
+    service: ChatService, db: Database
+) -> None:
+    person = Person(service, 9102, "en")
+    await register(person, "en")
+    await service.command(person.sender(), "eligibility", [])
+    await person.tap("ekind:whole_blood")
+    await person.say("60")
+    await person.tap("ecat:skin")
+    out = await person.say("/back")  # from the sub-list: the list of groups
+    assert "ecat:done" in buttons(out) and not any(b.startswith("ecode:") for b in buttons(out))
+    await person.tap("ecat:skin")
+    out = await person.tap("ecode:tattoo")
+    assert not any(b.startswith("ecat:") for b in buttons(out))  # its date is asked
+    out = await person.say("/back")  # from the date: the list of groups again
+    assert "ecat:done" in buttons(out)
+    await person.tap("ecat:done")
+    out = await person.say("/back")  # from the job: the list of groups
+    assert "ecat:done" in buttons(out)
+    out = await person.say("/back")  # then the weight, asked again
+    assert buttons(out) == []  # a typed answer
+    state = await state_of(db)
+    assert state is not None and state.step == "weight" and state.data[HISTORY] == ["kind"]
+    assert "group" not in state.data and "code" not in state.data
+
+
+def test_a_malformed_table_is_refused_when_the_flow_is_made() -> None:
+    def ask(t: Turn, d: Order) -> list[Reply]:
+        return []
+
+    class Broken(OrderFlow):
+        def __init__(self, *steps: Step[Order]) -> None:
+            StepFlow.__init__(self, *steps)
+
+    for steps in (
+        (Step("a", ask), Step("a", ask)),  # a step twice
+        (Step("a", ask, part_of="nowhere"),),
+        (Step("a", ask, scratch=("no_such_field",)),),
+        (Step("a", ask, taps=(Size,)),),  # button kinds without a reader
+    ):
+        with pytest.raises(ValueError):
+            Broken(*steps)

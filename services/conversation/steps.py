@@ -11,17 +11,21 @@ the history of visited steps is kept beside it under "trail". Old rows load: unk
 ignored, missing ones take their defaults, and a row without a trail gets the steps of the path
 before its own.
 
-    class Draft(BaseModel):
+    class Weighing(Draft):
         weight: float | None = None
 
-    class WeightFlow(StepFlow[Draft]):
-        name, draft = "weight", Draft
+    class WeighingFlow(StepFlow[Weighing]):
+        name, draft = "weighing", Weighing
 
         def __init__(self) -> None:
             super().__init__(
                 Step("weight", ask_weight, text=read_weight, save=keep("weight")),
-                Step("done", ask_done, taps=(Done,), tap=read_done, save=finish_up),
+                Step("confirm", ask_confirm, taps=(Confirm,), tap=read_confirm, save=finish),
             )
+
+    def read_weight(t: Turn, draft: Weighing, text: str) -> Read:
+        weight = parse_weight(text)
+        return retry(_("Please type a number.")) if weight is None else Accept(weight)
 """
 
 from __future__ import annotations
@@ -143,6 +147,13 @@ class StepFlow(Flow, Generic[D]):
         names = [step.name for step in steps]
         if len(set(names)) != len(names):
             raise ValueError(f"{self.name}: a step is declared twice: {names}")
+        for step in steps:
+            if step.part_of is not None and step.part_of not in names:
+                raise ValueError(f"{self.name}.{step.name} is part of an undeclared step")
+            if any(name not in self.draft.model_fields for name in step.scratch):
+                raise ValueError(f"{self.name}.{step.name} resets a field its draft lacks")
+            if bool(step.taps) != (step.tap is not None):
+                raise ValueError(f"{self.name}.{step.name} declares button kinds without a reader")
         self.steps: dict[str, Step[D]] = {step.name: step for step in steps}
         kinds = {kind.kind for step in steps for kind in step.taps}
         self.prefixes = tuple(sorted(kinds))
@@ -296,4 +307,3 @@ class StepFlow(Flow, Generic[D]):
         defaults = type(draft).model_fields
         for name in step.scratch:
             setattr(draft, name, defaults[name].get_default(call_default_factory=True))
-

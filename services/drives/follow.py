@@ -60,7 +60,9 @@ async def _follow(t: Turn, draft: FollowDraft, ward: Ward) -> Move:
     """Follow the picked ward, then show the list."""
     await follows.follow(t.session, t.me.id or 0, ward.province_code, ward.code)
     await t.close()
-    return done(Reply(_("You now follow {ward}.").format(ward=ward.label)), *await citizen.wards_menu(t))
+    return done(
+        Reply(_("You now follow {ward}.").format(ward=ward.label)), *await citizen.wards_menu(t)
+    )
 
 
 class FollowFlow(StepFlow[FollowDraft]):
