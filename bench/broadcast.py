@@ -1,6 +1,6 @@
 """Benchmark: one broadcast to 10,000 people through the outbox sender, within Telegram's limits.
 
-The fake Bot API server (tests/fakebot) enforces Telegram's limits the way Telegram does: 429 with
+The fake Bot API server (tests/support/fakebot) enforces Telegram's limits the way Telegram does: 429 with
 retry_after beyond 30 messages per second in total or one per second to a chat. The sender runs
 as its own process (python -m scheduler), as in production, on SQLite and on PostgreSQL;
 then again with a SIGKILL at about half and a restart.
@@ -38,7 +38,7 @@ from models.database import Database, make_engine  # noqa: E402
 from models.migrate import upgrade_database  # noqa: E402
 from scheduler.sender import count_by_status  # noqa: E402
 from services.outreach import outbox  # noqa: E402
-from tests.fakebot import FakeBotApi  # noqa: E402
+from tests.support.fakebot import FakeBotApi  # noqa: E402
 
 TOKEN = "123456789:AAHbenchTokenForTheFakeBotApiServer000"
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
@@ -13,6 +14,9 @@ from sqlalchemy.engine import make_url
 
 from models.database import Database, make_engine
 from models.migrate import upgrade_database
+from services.chat import ChatService
+from tests.support.e2e import BotProcess
+from tests.support.fakebot import FakeBotApi
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
@@ -51,3 +55,31 @@ async def db(database_url: str) -> AsyncIterator[Database]:
     await upgrade_database(database.engine)
     yield database
     await database.dispose()
+
+
+ADMIN = 900  # the administrator's Telegram id in the tests
+
+
+@pytest.fixture
+def service(db: Database) -> ChatService:
+    """The chat service on the test database, with one administrator."""
+    return ChatService(
+        db,
+        organization="Hội Chữ thập đỏ",
+        tz=ZoneInfo("Asia/Ho_Chi_Minh"),
+        admin_ids=frozenset({str(ADMIN)}),
+    )
+
+
+@pytest.fixture
+def server() -> Iterator[FakeBotApi]:
+    with FakeBotApi() as fake:
+        yield fake
+
+
+@pytest.fixture
+def bot(server: FakeBotApi, database_url: str, tmp_path: Path) -> Iterator[BotProcess]:
+    process = BotProcess(server, database_url, tmp_path / "bot.log")
+    process.start()
+    yield process
+    process.stop()

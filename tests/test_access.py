@@ -11,7 +11,7 @@ import pytest
 from models import RoleGrant, RoleWard
 from models.database import Database
 from services.chat import ChatService
-from tests.test_chat import Person, buttons, texts
+from tests.support.people import Person, buttons, texts
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 ADMIN = 900

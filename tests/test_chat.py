@@ -4,92 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
-from sqlmodel import func, select
+from sqlmodel import select
 
 from models import ConsentRecord, ConversationState, Donor
 from models.database import Database
 from services.chat import ChatService
 from services.conversation import state_store
-from services.conversation.dialog import Outcome, Sender
 from services.core.i18n import _, use_locale
 from services.donors.consent import CONSENT_VERSION
-
-_events = itertools.count(1)
-
-
-class Person:
-    """Someone chatting with the service, as a channel adapter would call it."""
-
-    def __init__(self, service: ChatService, user_id: int, language_code: str = "vi") -> None:
-        self.service = service
-        self.user_id = user_id
-        self.language_code = language_code
-
-    def sender(self, event_id: int | None = None) -> Sender:
-        """A sender with a fresh event id."""
-        return Sender(
-            "telegram",
-            str(self.user_id),
-            str(self.user_id),
-            self.language_code,
-            next(_events) if event_id is None else event_id,
-        )
-
-    async def say(self, text: str) -> Outcome:
-        """Type a message or a /command."""
-        if text.startswith("/"):
-            name, *args = text[1:].split()
-            return await self.service.command(self.sender(), name, args)
-        return await self.service.text(self.sender(), text)
-
-    async def tap(self, data: str) -> Outcome:
-        """Tap a button."""
-        return await self.service.choice(self.sender(), data)
-
-
-def texts(outcome: Outcome) -> str:
-    """All reply texts, joined."""
-    return "\n".join(r.text for r in outcome.replies)
-
-
-def buttons(outcome: Outcome) -> list[str]:
-    """The data of every button offered."""
-    return [b.data for r in outcome.replies for row in r.buttons for b in row]
-
-
-@pytest.fixture
-def service(db: Database) -> ChatService:
-    return ChatService(db, organization="Hội Chữ thập đỏ", tz=ZoneInfo("Asia/Ho_Chi_Minh"))
-
-
-async def count(db: Database, model: type) -> int:
-    async with db.session() as session:
-        return (await session.exec(select(func.count()).select_from(model))).one()
-
-
-async def register(person: Person, lang: str = "vi") -> None:
-    """Go through the whole registration with valid answers."""
-    await person.say("/start")
-    await person.tap(f"lang:{lang}")
-    await person.tap(f"consent:{lang}:yes")
-    await person.say("Nguyễn Văn An")
-    await person.say("25/08/1995")
-    await person.tap("sex:male")
-    await person.say("0912 345 678")
-    out = await person.say("phuong sai gon")
-    assert "ward:79:26740" in buttons(out)
-    await person.tap("ward:79:26740")
-    await person.tap("bg:O+")
-    await person.tap("kind:whole_blood")
-    out = await person.say("15/03/2026")
-    assert "confirm" in buttons(out)
-    await person.tap("confirm")
+from tests.support.people import Person, buttons, count, event_ids, register, texts
 
 
 async def test_nothing_stored_before_consent(service: ChatService, db: Database) -> None:
@@ -208,7 +135,7 @@ async def test_redelivered_event_is_not_applied_twice(service: ChatService, db: 
     await person.say("/start")
     await person.tap("lang:vi")
     await person.tap("consent:vi:yes")
-    update_id = next(_events)  # later than every update this person sent before
+    update_id = next(event_ids)  # later than every update this person sent before
     await service.text(person.sender(update_id), "Phạm Minh Đức")
     out = await service.text(person.sender(update_id), "Phạm Minh Đức")  # redelivered after a crash
     assert "ngày sinh" in texts(out).lower()  # asks the current question again, no error

@@ -24,7 +24,7 @@ from services.chat import ChatService
 from services.config import Settings
 from services.drives import drive_store
 from services.outreach import outbox
-from tests.test_chat import Person, register
+from tests.support.people import Person, register
 
 ROOT = Path(__file__).resolve().parent.parent
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -8,9 +8,7 @@ from sqlmodel import select
 from models import Donor
 from models.database import Database
 from services.chat import ChatService
-from tests.test_chat import Person, register, service, texts
-
-__all__ = ["service"]  # the fixture
+from tests.support.people import Person, register, texts
 
 
 async def at_the_name_step(person: Person, lang: str = "vi") -> None:

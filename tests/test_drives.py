@@ -5,74 +5,26 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlmodel import col, select
 
-from models import AuditEntry, Drive, OutboxMessage, RoleGrant, RoleWard, Signup
+from models import AuditEntry, Drive, OutboxMessage, Signup
 from models.database import Database
 from models.drives import DriveStatus
 from services.chat import ChatService
 from services.drives import drive_store
 from services.roles.access import Action
-from tests.test_chat import Person, buttons, register, texts
+from tests.support.people import (
+    Person,
+    buttons,
+    consent,
+    create_drive,
+    make_leader,
+    register,
+    texts,
+)
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 ADMIN = 900
-
-
-@pytest.fixture
-def service(db: Database) -> ChatService:
-    return ChatService(db, organization="Hội Chữ thập đỏ", tz=TZ, admin_ids=frozenset({str(ADMIN)}))
-
-
-async def make_leader(db: Database, user_id: int, province: str, wards: list[str]) -> None:
-    async with db.session() as session:
-        grant = RoleGrant(channel="telegram", external_id=str(user_id), role="leader",
-                          province_code=province, club_name="CLB Giọt hồng", granted_by="test")
-        session.add(grant)
-        await session.flush()
-        for ward in wards:
-            session.add(RoleWard(role_id=grant.id or 0, ward_code=ward))
-
-
-async def consent(person: Person) -> None:
-    await person.say("/start")
-    await person.tap("lang:en")
-    await person.tap("consent:en:yes")
-    await person.say("/cancel")
-
-
-async def create_drive(leader: Person, capacity: str = "2") -> str:
-    """Walk /newdrive to the preview; returns the preview text."""
-    day = (datetime.now(TZ) + timedelta(days=10)).strftime("%d/%m/%Y")
-    out = await leader.service.command(leader.sender(), "newdrive", [])
-    assert "nd:campaign:chu_nhat_do" in buttons(out)
-    await leader.tap("nd:campaign:chu_nhat_do")
-    out = await leader.say("31/02/2026")
-    assert "not a date" in texts(out)
-    out = await leader.say("01/01/2020")
-    assert "in the past" in texts(out)
-    await leader.say(day)
-    out = await leader.say("11:30-7:30")
-    assert "must be after" in texts(out)
-    await leader.say("7:30-11:30")
-    out = await leader.say("x" * 5000)
-    assert "too long" in texts(out)
-    await leader.say("Nhà văn hoá phường Hà Đông")
-    await leader.say("2 Quang Trung, Hà Đông, Hà Nội")
-    await leader.service.location(leader.sender(), 20.9714, 105.7788)
-    out = await leader.tap("nd:ward:01:00004")  # not the leader's ward
-    assert "Only" in texts(out) or "Sorry" in texts(out)
-    out = await leader.tap("nd:ward:01:09556")
-    assert "nd:wards_done" in buttons(out)
-    await leader.tap("nd:wards_done")
-    await leader.say("Viện Huyết học - Truyền máu Trung ương")
-    out = await leader.say("0")
-    assert "at least 1" in texts(out)
-    await leader.say("150")
-    out = await leader.say(capacity)
-    assert "nd:publish" in buttons(out)
-    return texts(out)
 
 
 async def test_leader_publishes_citizen_signs_up_waiting_list(service: ChatService, db: Database) -> None:

@@ -10,9 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.e2e import BotProcess, Chat, button_data, text_of
-from tests.fakebot import FakeBotApi, FakeUser
-from tests.test_e2e import register_vietnamese
+from tests.support.e2e import BotProcess, Chat, button_data, register_vietnamese, text_of
+from tests.support.fakebot import FakeBotApi, FakeUser
 
 ADMIN, LEADER = 900, 700
 

@@ -7,11 +7,16 @@ from zoneinfo import ZoneInfo
 
 from models import ConversationState, OutboxMessage
 from services.core.labels import date_label
-from tests.e2e import BotProcess, Chat, button_data, text_of
-from tests.fakebot import FakeBotApi, FakeUser
-from tests.test_e2e import bot, count_rows, donors, register_vietnamese, server
-
-__all__ = ["bot", "server"]  # fixtures shared with tests/test_e2e.py
+from tests.support.e2e import (
+    BotProcess,
+    Chat,
+    button_data,
+    count_rows,
+    donors,
+    register_vietnamese,
+    text_of,
+)
+from tests.support.fakebot import FakeBotApi, FakeUser
 
 TODAY = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
 

@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e import TOKEN, BotProcess, Chat, text_of
-from tests.fakebot import FakeBotApi, FakeUser
-from tests.test_e2e import donors, register_vietnamese
+from tests.support.e2e import TOKEN, BotProcess, Chat, donors, register_vietnamese, text_of
+from tests.support.fakebot import FakeBotApi, FakeUser
 
 GROUP_ID = -1001234567890
 GROUP = {"id": GROUP_ID, "type": "supergroup", "title": "CLB Hiến máu Hà Đông"}

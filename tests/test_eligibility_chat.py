@@ -11,9 +11,7 @@ from models.database import Database
 from services.chat import ChatService
 from services.core.labels import date_label
 from services.reminders.eligible_again import due_at
-from tests.test_chat import Person, buttons, count, register, service, texts
-
-__all__ = ["service"]  # the fixture, shared with tests/test_chat.py
+from tests.support.people import Person, buttons, count, register, texts
 
 
 async def check(person: Person) -> str:

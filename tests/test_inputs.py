@@ -29,8 +29,7 @@ from services.core.validation import (
 )
 from services.donors import questions
 from services.drives.fields import drive_day, message_text, positive_count, short_text
-from tests.test_chat import Person, buttons, texts
-from tests.test_drives import consent, make_leader, service  # noqa: F401  (the fixture)
+from tests.support.people import Person, buttons, consent, make_leader, texts
 
 TODAY = date(2026, 11, 22)  # a Sunday
 NFD_NAME = unicodedata.normalize("NFD", "Nguyễn Thị Ánh Tuyết")

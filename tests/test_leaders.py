@@ -22,7 +22,7 @@ from services.core.text import utf16_length
 from services.donors import donor_store
 from services.outreach.broadcast import NOTICE_LIMIT, PLACE_LIMIT, UNTIL_LIMIT, URGENT_TEXT_LIMIT
 from services.outreach.urgent import CanCome, UrgentResponses
-from tests.test_chat import Person, buttons, texts
+from tests.support.people import Person, buttons, texts
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 HANOI, HA_DONG, KIEN_HUNG, BA_DINH = "01", "09556", "09552", "00004"
@@ -414,7 +414,7 @@ def test_only_the_leaders_own_words_are_free_text(service: ChatService) -> None:
 
 async def drive_with_signups(service: ChatService, db: Database) -> tuple[Person, int]:
     """A published drive with one seat, one person on it and one waiting."""
-    from tests.test_drives import create_drive
+    from tests.support.people import create_drive
 
     person = await leader(service, db, [HA_DONG])
     await create_drive(person, capacity="1")

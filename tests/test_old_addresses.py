@@ -15,7 +15,7 @@ from services.donors.questions import Answer, answer_ward_text
 from services.knowledge import old_addresses
 from services.knowledge.old_addresses import WardLookup, look_up_ward, read_old_address
 from services.knowledge.wards import get_ward, search_wards
-from tests.test_chat import Person, buttons, register, service, texts  # noqa: F401
+from tests.support.people import Person, buttons, register, texts
 from tests.test_wards import FIRST_RESULTS
 
 ROOT = Path(__file__).resolve().parent.parent

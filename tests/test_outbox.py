@@ -16,8 +16,8 @@ from models import Broadcast, Donor, OutboxMessage
 from models.database import Database
 from scheduler.sender import OutboxSender, count_by_status
 from services.outreach import outbox
-from tests.e2e import TOKEN
-from tests.fakebot import FakeBotApi
+from tests.support.e2e import TOKEN
+from tests.support.fakebot import FakeBotApi
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 

@@ -19,7 +19,7 @@ from services.core.log_privacy import ScrubbingFormatter, configure_logging
 from services.outreach import outbox
 from services.roles import access
 from services.roles.erasure import pseudonym
-from tests.test_chat import Person, buttons, register, texts
+from tests.support.people import Person, buttons, register, texts
 
 LEADER = 987654321
 KEY = b"k" * 32

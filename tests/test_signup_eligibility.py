@@ -16,7 +16,7 @@ from services.core.labels import date_label
 from services.drives import drive_store
 from services.eligibility.donor_status import eligibility_on
 from services.eligibility.rules import DonationKind, RuleOptions
-from tests.test_chat import Person, buttons, count, register, texts
+from tests.support.people import Person, buttons, count, register, texts
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 HOME = ("79", "26740")  # Phường Sài Gòn, where tests.test_chat.register puts the donor

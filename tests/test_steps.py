@@ -44,9 +44,7 @@ from services.donors.questions import (
 from services.donors.registration import RegistrationDraft
 from services.drives.follow import FollowWard
 from services.eligibility.check import CheckDraft
-from tests.test_chat import Person, buttons, register, service, texts
-
-__all__ = ["service"]  # the fixture, shared with tests/test_chat.py
+from tests.support.people import Person, buttons, register, texts
 
 T = TypeVar("T")
 _ids = itertools.count(9000)

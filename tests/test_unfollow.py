@@ -7,9 +7,7 @@ from sqlmodel import select
 from models import Follow
 from models.database import Database
 from services.chat import ChatService
-from tests.test_chat import Person, buttons, count, register, service, texts
-
-__all__ = ["service"]  # the fixture, shared with tests/test_chat.py
+from tests.support.people import Person, buttons, count, register, texts
 
 
 async def wards(person: Person) -> list[str]:

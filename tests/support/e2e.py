@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -10,9 +11,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.fakebot import FakeBotApi, FakeUser
+from sqlmodel import select
 
-ROOT = Path(__file__).resolve().parent.parent
+from models import Donor
+from models.database import Database
+from tests.support.fakebot import FakeBotApi, FakeUser
+
+ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456789:AAHtestTokenForTheFakeBotApiServer00"
 
 
@@ -146,3 +151,64 @@ def button_data(messages: list[dict[str, Any]]) -> list[str]:
         for row in markup.get("inline_keyboard", []):
             found.extend(b.get("callback_data", "") for b in row)
     return found
+
+
+def donors(database_url: str) -> list[Donor]:
+    """Read the donors table the bot wrote."""
+
+    async def read() -> list[Donor]:
+        db = Database(database_url)
+        try:
+            async with db.session() as session:
+                return list((await session.exec(select(Donor))).all())
+        finally:
+            await db.dispose()
+
+    return asyncio.run(read())
+
+
+def count_rows(database_url: str, model: type) -> int:
+    """How many rows a table holds."""
+
+    async def read() -> int:
+        db = Database(database_url)
+        try:
+            async with db.session() as session:
+                return len((await session.exec(select(model))).all())
+        finally:
+            await db.dispose()
+
+    return asyncio.run(read())
+
+
+def register_vietnamese(chat: Chat) -> None:
+    """A citizen registers in Vietnamese, sharing contact and location."""
+    out = chat.say("/start")
+    assert button_data(out) == ["lang:vi", "lang:en"]
+    out = chat.tap("lang:vi")
+    assert "91/2025/QH15" in text_of(out)
+    out = chat.tap("consent:vi:yes", expect=2)
+    assert "Họ và tên" in text_of(out)
+    out = chat.say("Nguyễn Thị Hồng")
+    assert "Ngày sinh" in text_of(out)
+    out = chat.say("5/8/98")
+    assert "Giới tính" in text_of(out)
+    out = chat.tap("Nữ")
+    assert out[0]["reply_markup"]["keyboard"][0][0]["request_contact"] is True
+    out = chat.share_contact("84912345678", expect=2)
+    assert "0912 345 678" in text_of(out)
+    assert out[1]["reply_markup"]["keyboard"][0][0]["request_location"] is True
+    out = chat.share_location(21.0285, 105.8542)  # Hoàn Kiếm
+    wards = [d for d in button_data(out) if d.startswith("ward:01:")]
+    assert wards, text_of(out)
+    out = chat.say("ha dong hn")
+    assert "ward:01:09556" in button_data(out)
+    out = chat.tap("ward:01:09556", expect=2)
+    assert "Phường Hà Đông" in text_of(out)
+    assert "Nhóm máu" in text_of(out)
+    out = chat.tap("bg:O+")
+    out = chat.tap("kind:whole_blood")
+    out = chat.say("15/03/2026")
+    assert "Nguyễn Thị Hồng" in text_of(out) and "confirm" in button_data(out)
+    out = chat.tap("confirm")
+    assert "đăng ký thành công" in text_of(out)

@@ -36,8 +36,19 @@ BOT_USER = {
 
 # Parameters Telegram takes as plain strings; everything else arrives JSON-encoded.
 TEXT_PARAMS = {
-    "text", "caption", "title", "address", "callback_query_id", "language_code", "parse_mode",
-    "chat_id", "foursquare_id", "google_place_id", "google_place_type", "secret_token", "url",
+    "text",
+    "caption",
+    "title",
+    "address",
+    "callback_query_id",
+    "language_code",
+    "parse_mode",
+    "chat_id",
+    "foursquare_id",
+    "google_place_id",
+    "google_place_type",
+    "secret_token",
+    "url",
 }
 SENDING_METHODS = {"sendMessage", "sendDocument", "sendVenue", "sendLocation", "sendPhoto"}
 
@@ -571,7 +582,11 @@ class FakeBotApi:
 
     def _api_sendVenue(self, params: dict[str, Any]) -> dict[str, Any]:
         location = {"latitude": float(params["latitude"]), "longitude": float(params["longitude"])}
-        venue = {"location": location, "title": params.get("title"), "address": params.get("address")}
+        venue = {
+            "location": location,
+            "title": params.get("title"),
+            "address": params.get("address"),
+        }
         return self._deliver(params, {"venue": venue, "location": location})
 
     def _api_sendLocation(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -703,7 +718,7 @@ def _multipart(content_type: str, body: bytes) -> dict[str, Any]:
 
 
 def _scope_key(scope: Any) -> str:
-    """"default", or "chat:<id>" for a chat's own menu."""
+    """ "default", or "chat:<id>" for a chat's own menu."""
     if not isinstance(scope, dict):
         return "default"
     if scope.get("type") == "chat":
