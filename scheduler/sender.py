@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -27,8 +28,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import Broadcast, Donor, OutboxMessage
 from models.database import Database
 from models.types import utcnow
+from services.conversation.dialog import Reply
 from services.core.i18n import use_locale
-from services.outreach import outbox
+from services.outreach import messages, outbox
 from services.outreach.progress import progress_text, summary_text
 from services.outreach.transport import (
     Blocked,
@@ -46,6 +48,8 @@ DEFAULT_RATE = 29.0
 DEFAULT_IN_FLIGHT = 8
 PER_CHAT_INTERVAL = 1.0
 PROGRESS_EVERY = 3.0
+# Where a broadcast's author watches its progress (authors write to the bot on Telegram).
+PROGRESS_CHANNEL = "telegram"
 
 
 @dataclass
@@ -110,12 +114,12 @@ class ChatSpacing:
 
 
 class OutboxSender:
-    """Works through the outbox until stopped."""
+    """Works through the outbox until stopped, one transport per channel."""
 
     def __init__(
         self,
         db: Database,
-        transport: Transport,
+        transports: Mapping[str, Transport] | Transport,
         *,
         tz: ZoneInfo,
         rate: float = DEFAULT_RATE,
@@ -127,7 +131,13 @@ class OutboxSender:
         chat_ids: Collection[str] | None = None,
     ) -> None:
         self.db = db
-        self.transport = transport
+        # A lone transport is Telegram's (the tests, a console).
+        self.transports: dict[str, Transport] = (
+            dict(transports) if isinstance(transports, Mapping) else {"telegram": transports}
+        )
+        self.transport = self.transports.get(PROGRESS_CHANNEL) or next(
+            iter(self.transports.values())
+        )
         self.tz = tz
         self.rate = rate
         self.pacer = Pacer(rate)
@@ -173,7 +183,11 @@ class OutboxSender:
     async def _drain_once(self, stop: asyncio.Event) -> bool:
         """Send one batch of due messages; False when nothing was due."""
         async with self.db.session() as session:
-            batch = await outbox.due(session, utcnow(), self.batch, self.chat_ids)
+            batch = await outbox.due(
+                session, utcnow(), self.batch, self.chat_ids, channels=self.transports
+            )
+            # Worded in each person's language of now (they may have switched since queuing).
+            locales = await outbox.current_locales(session, (m.donor_id for m in batch))
         if not batch:
             return False
         tasks: set[asyncio.Task[None]] = set()
@@ -181,7 +195,8 @@ class OutboxSender:
             if stop.is_set():
                 break
             await self.slots.acquire()
-            task = asyncio.create_task(self._deliver(message))
+            locale = locales.get(message.donor_id or 0) or message.locale or self.default_locale
+            task = asyncio.create_task(self._deliver(message, locale))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
             if time.monotonic() - self._last_progress >= self.progress_every:
@@ -190,7 +205,7 @@ class OutboxSender:
             await asyncio.gather(*tasks, return_exceptions=True)
         return True
 
-    async def _deliver(self, message: OutboxMessage) -> None:
+    async def _deliver(self, message: OutboxMessage, locale: str) -> None:
         """Claim, send, record: one message."""
         try:
             assert message.id is not None
@@ -202,31 +217,36 @@ class OutboxSender:
             # would otherwise bunch requests together at the server and draw 429s.
             await self.pacer.wait()
             async with self.db.session() as session:
-                await self._send_and_record(session, message)
+                await self._send_and_record(session, message, locale)
         except Exception:
             log.exception("Could not deliver outbox message %s", message.id)
         finally:
             self.slots.release()
 
-    async def _send_and_record(self, session: AsyncSession, message: OutboxMessage) -> None:
-        """Call the platform and write the outcome in the caller's transaction.
+    async def _send_and_record(
+        self, session: AsyncSession, message: OutboxMessage, locale: str
+    ) -> None:
+        """Word the message, call the platform and write the outcome in the caller's transaction.
 
         A message with a file (a drive's .ics) is two requests: the text, then the file in its
         own paced slot (one message per second to a chat). When the file fails after the text
         went out, the row remembers it, so the retry sends only the file.
         """
         assert message.id is not None
-        document = outbox.document_from_payload(message.document)
-        text_sent = bool(message.document and message.document.get(outbox.TEXT_SENT))
+        transport = self.transports[message.channel]
+        stored = outbox.document_from_payload(message.document)
+        reply = messages.wording(message, locale, stored).reply
+        document = reply.document
+        text_sent = outbox.text_was_sent(message)
         try:
             if not (text_sent and document):
-                await self.transport.send(message.chat_id, message.text, message.buttons)
+                await transport.send(message.chat_id, dataclasses.replace(reply, document=None))
                 text_sent = True
             if document is not None:
                 # A full interval after the text reached the chat, not after its planned turn.
                 await asyncio.sleep(max(self.spacing.reserve(message.chat_id), PER_CHAT_INTERVAL))
                 await self.pacer.wait()
-                await self.transport.send(message.chat_id, "", [], document)
+                await transport.send(message.chat_id, Reply("", document=document))
         except Exception as exc:
             if isinstance(exc, DocumentNotSent):
                 exc = exc.outcome
@@ -303,7 +323,7 @@ class OutboxSender:
         try:
             await self.pacer.wait()
             if broadcast.progress_message_id is None:
-                message_id = await self.transport.send(chat, text, [])
+                message_id = await self.transport.send(chat, Reply(text))
                 async with self.db.session() as session:
                     row = await session.get(Broadcast, broadcast.id)
                     if row is not None:
@@ -314,7 +334,8 @@ class OutboxSender:
             if finished:
                 await self.pacer.wait()
                 end = broadcast.finished_at or utcnow()
-                await self.transport.send(chat, summary_text(state, broadcast.created_at, end), [])
+                summary = summary_text(state, broadcast.created_at, end)
+                await self.transport.send(chat, Reply(summary))
         except RateLimited as exc:
             self.pacer.pause(exc.retry_after)
         except (Blocked, Rejected, Transient) as exc:
