@@ -21,7 +21,13 @@ from models.types import UTCDateTime, utcnow
 
 
 class Broadcast(SQLModel, table=True):
-    """One announcement, notice or urgent call, and where its author watches progress."""
+    """One announcement, notice or urgent call, and where its author watches progress.
+
+    A broadcast to many is written as this one row, its message (key and parameters) and its
+    audience (kind and parameters); the sender expands it into outbox rows in batches, outside
+    the author's transaction ("expanding", then "queued"). `expanded_through` is the last donor
+    id written, so an interrupted expansion resumes where it stopped.
+    """
 
     __tablename__ = "broadcasts"
 
@@ -33,7 +39,12 @@ class Broadcast(SQLModel, table=True):
     )
     scope: str = Field(default="", max_length=200)
     total: int = 0
-    status: str = Field(default="queued", max_length=16)  # queued | sending | done
+    status: str = Field(default="queued", max_length=16)  # expanding | queued | sending | done
+    message_key: str | None = Field(default=None, max_length=64)
+    params: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    audience: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    not_before: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    expanded_through: int | None = None
     progress_chat_id: str | None = Field(default=None, max_length=64)
     progress_message_id: int | None = Field(default=None, sa_column=Column(BigInteger()))
     created_at: datetime = Field(

@@ -25,12 +25,16 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+# The message kinds are declared where their words live; the sender words every one of them.
+import services.drives.announcement  # noqa: F401
+import services.outreach.broadcast  # noqa: F401
+import services.reminders.eligible_again  # noqa: F401
 from models import Broadcast, Donor, OutboxMessage
 from models.database import Database
 from models.types import utcnow
 from services.conversation.dialog import Reply
 from services.core.i18n import use_locale
-from services.outreach import messages, outbox
+from services.outreach import fanout, messages, outbox
 from services.outreach.progress import progress_text, summary_text
 from services.outreach.transport import (
     Blocked,
@@ -125,6 +129,7 @@ class OutboxSender:
         rate: float = DEFAULT_RATE,
         in_flight: int = DEFAULT_IN_FLIGHT,
         batch: int = 1000,
+        expand_batch: int = fanout.BATCH,
         idle_poll: float = 1.0,
         progress_every: float = PROGRESS_EVERY,
         default_locale: str = "vi",
@@ -144,6 +149,7 @@ class OutboxSender:
         self.spacing = ChatSpacing(PER_CHAT_INTERVAL)
         self.slots = asyncio.Semaphore(in_flight)
         self.batch = batch
+        self.expand_batch = expand_batch
         self.idle_poll = idle_poll
         self.progress_every = progress_every
         self.default_locale = default_locale
@@ -152,11 +158,13 @@ class OutboxSender:
         self.chat_ids = frozenset(chat_ids) if chat_ids is not None else None
         self.stats = SenderStats()
         self.wake = asyncio.Event()
+        self.expand_wake = asyncio.Event()
         self._last_progress = 0.0
 
     def poke(self) -> None:
         """Something was queued: look now rather than at the next idle poll."""
         self.wake.set()
+        self.expand_wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; messages in flight then finish, nothing new starts."""
@@ -167,6 +175,14 @@ class OutboxSender:
                 "%d message(s) were in flight when the sender stopped; sending them again",
                 self.stats.recovered_in_flight,
             )
+        expanding = asyncio.create_task(self._expand(stop))
+        try:
+            await self._deliver_until(stop)
+        finally:
+            await expanding
+
+    async def _deliver_until(self, stop: asyncio.Event) -> None:
+        """The delivery loop."""
         while not stop.is_set():
             try:
                 worked = await self._drain_once(stop)
@@ -179,6 +195,36 @@ class OutboxSender:
                 self.wake.clear()
                 await _sleep_or(stop, self.wake, self.idle_poll)
         await self._report_progress(force=True)
+
+    async def _expand(self, stop: asyncio.Event) -> None:
+        """Write broadcasts' recipient rows, a batch per transaction, beside the delivery loop
+        (which sends each batch's rows as soon as they are committed)."""
+        while not stop.is_set():
+            try:
+                worked = await self._expand_once(stop)
+            except Exception:
+                log.exception("Could not expand a broadcast; retrying in 5 s")
+                await _sleep(stop, 5.0)
+                continue
+            if worked:
+                self.wake.set()  # new rows are due: the delivery loop need not wait its poll
+                await asyncio.sleep(0)
+            else:
+                self.expand_wake.clear()
+                await _sleep_or(stop, self.expand_wake, self.idle_poll)
+
+    async def _expand_once(self, stop: asyncio.Event) -> bool:
+        """One batch of every broadcast being expanded; False when there was none."""
+        async with self.db.session() as session:
+            waiting = await fanout.expanding(session)
+        worked = False
+        for broadcast_id in waiting:
+            if stop.is_set():
+                break
+            async with self.db.session() as session:
+                written = await fanout.expand_batch(session, broadcast_id, self.expand_batch)
+            worked = worked or written is not None
+        return worked
 
     async def _drain_once(self, stop: asyncio.Event) -> bool:
         """Send one batch of due messages; False when nothing was due."""

@@ -33,6 +33,7 @@ class Message:
     key: str
     params: dict[str, Any]
 
+
 _KINDS: dict[str, Render] = {}
 
 

@@ -19,7 +19,8 @@ from models import Broadcast, Donor
 from models.types import utcnow
 from services.conversation.dialog import Reply
 from services.core.i18n import use_locale
-from services.outreach import messages, outbox
+from services.outreach import fanout, messages, outbox
+from services.outreach.audiences import Audience
 from services.outreach.messages import Message
 
 # What to send each donor: a declared kind, or their message worded now.
@@ -128,3 +129,24 @@ async def notify_donors(
     back by quiet hours, since they are about a drive that may be hours away)."""
     result = await session.exec(select(Donor).where(col(Donor.id).in_(donor_ids)))
     return await queue(session, result.all(), content, kind=kind, author=author, drive_id=drive_id)
+
+
+async def announce(
+    session: AsyncSession,
+    audience: Audience,
+    message: Message,
+    *,
+    kind: str,
+    author: str,
+    scope: str = "",
+    drive_id: int | None = None,
+    not_before: datetime | None = None,
+    progress_chat_id: str | None = None,
+) -> Broadcast:
+    """A broadcast to an audience, written as one row (its total is the count, from one
+    query); the sender expands it into a message per person, outside this transaction."""
+    broadcast = await outbox.create_broadcast(
+        session, kind, author, scope, drive_id=drive_id, progress_chat_id=progress_chat_id
+    )
+    await fanout.queue_broadcast(session, broadcast, message, audience, not_before)
+    return broadcast

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
@@ -379,13 +380,25 @@ async def broadcasts_in_progress(
         )
     )
     waiting = set(held.all())
-    return [b for b in running if b.id not in waiting]
+    now = now or utcnow()
+    # A broadcast still being expanded for later (quiet hours) is held back the same way.
+    return [
+        b
+        for b in running
+        if b.id not in waiting
+        and not (b.status == "expanding" and b.not_before is not None and b.not_before > now)
+    ]
 
 
 async def finish_if_done(session: AsyncSession, broadcast: Broadcast) -> Progress:
     """Update a broadcast's status from its messages; returns its progress."""
     assert broadcast.id is not None
     state = await progress(session, broadcast.id)
+    if broadcast.status == "expanding":  # the rows not written yet are pending too
+        missing = max(0, broadcast.total - state.total)
+        return dataclasses.replace(
+            state, total=state.total + missing, pending=state.pending + missing
+        )
     if state.pending == 0 and broadcast.status != "done":
         broadcast.status = "done"
         broadcast.finished_at = utcnow()
