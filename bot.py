@@ -151,7 +151,7 @@ class Runtime:
         """The sender that delivers broadcasts and notices from the outbox over Telegram."""
         return OutboxSender(
             self.db,
-            TelegramTransport(bot),
+            {"telegram": TelegramTransport(bot)},
             tz=self.settings.tz,
             default_locale=self.settings.default_locale,
             chat_ids=chat_ids,

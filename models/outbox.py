@@ -5,14 +5,29 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime, utcnow
 
 
 class Broadcast(SQLModel, table=True):
-    """One announcement, notice or urgent call, and where its author watches progress."""
+    """One announcement, notice or urgent call, and where its author watches progress.
+
+    A broadcast to many is written as this one row, its message (key and parameters) and its
+    audience (kind and parameters); the sender expands it into outbox rows in batches, outside
+    the author's transaction ("expanding", then "queued"). `expanded_through` is the last donor
+    id written, so an interrupted expansion resumes where it stopped.
+    """
 
     __tablename__ = "broadcasts"
 
@@ -24,7 +39,12 @@ class Broadcast(SQLModel, table=True):
     )
     scope: str = Field(default="", max_length=200)
     total: int = 0
-    status: str = Field(default="queued", max_length=16)  # queued | sending | done
+    status: str = Field(default="queued", max_length=16)  # expanding | queued | sending | done
+    message_key: str | None = Field(default=None, max_length=64)
+    params: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    audience: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    not_before: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    expanded_through: int | None = None
     progress_chat_id: str | None = Field(default=None, max_length=64)
     progress_message_id: int | None = Field(default=None, sa_column=Column(BigInteger()))
     created_at: datetime = Field(
@@ -37,7 +57,9 @@ class OutboxMessage(SQLModel, table=True):
     """One message to one chat: pending → sending → sent, or failed/blocked.
 
     "sending" is written before the call to Telegram and "sent" after it, so after a crash the
-    rows still "sending" are exactly the messages that were in flight.
+    rows still "sending" are exactly the messages that were in flight. A row names its message
+    by key and parameters and is worded when sent, in the person's language of that moment;
+    text/buttons/document keep the wording of queue time (the whole message for key "text").
     """
 
     __tablename__ = "outbox"
@@ -53,7 +75,16 @@ class OutboxMessage(SQLModel, table=True):
     donor_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("donors.id", ondelete="CASCADE"))
     )
+    channel: str = Field(
+        default="telegram",
+        sa_column=Column(String(16), nullable=False, server_default="telegram"),
+    )
     chat_id: str = Field(max_length=64)
+    message_key: str = Field(
+        default="text", sa_column=Column(String(64), nullable=False, server_default="text")
+    )
+    params: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    locale: str | None = Field(default=None, max_length=8)
     text: str
     buttons: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     document: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -24,11 +25,16 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+# The message kinds are declared where their words live; the sender words every one of them.
+import services.drives.announcement  # noqa: F401
+import services.outreach.broadcast  # noqa: F401
+import services.reminders.eligible_again  # noqa: F401
 from models import Broadcast, Donor, OutboxMessage
 from models.database import Database
 from models.types import utcnow
+from services.conversation.dialog import Reply
 from services.core.i18n import use_locale
-from services.outreach import outbox
+from services.outreach import fanout, messages, outbox
 from services.outreach.progress import progress_text, summary_text
 from services.outreach.transport import (
     Blocked,
@@ -46,6 +52,8 @@ DEFAULT_RATE = 29.0
 DEFAULT_IN_FLIGHT = 8
 PER_CHAT_INTERVAL = 1.0
 PROGRESS_EVERY = 3.0
+# Where a broadcast's author watches its progress (authors write to the bot on Telegram).
+PROGRESS_CHANNEL = "telegram"
 
 
 @dataclass
@@ -110,30 +118,38 @@ class ChatSpacing:
 
 
 class OutboxSender:
-    """Works through the outbox until stopped."""
+    """Works through the outbox until stopped, one transport per channel."""
 
     def __init__(
         self,
         db: Database,
-        transport: Transport,
+        transports: Mapping[str, Transport] | Transport,
         *,
         tz: ZoneInfo,
         rate: float = DEFAULT_RATE,
         in_flight: int = DEFAULT_IN_FLIGHT,
         batch: int = 1000,
+        expand_batch: int = fanout.BATCH,
         idle_poll: float = 1.0,
         progress_every: float = PROGRESS_EVERY,
         default_locale: str = "vi",
         chat_ids: Collection[str] | None = None,
     ) -> None:
         self.db = db
-        self.transport = transport
+        # A lone transport is Telegram's (the tests, a console).
+        self.transports: dict[str, Transport] = (
+            dict(transports) if isinstance(transports, Mapping) else {"telegram": transports}
+        )
+        self.transport = self.transports.get(PROGRESS_CHANNEL) or next(
+            iter(self.transports.values())
+        )
         self.tz = tz
         self.rate = rate
         self.pacer = Pacer(rate)
         self.spacing = ChatSpacing(PER_CHAT_INTERVAL)
         self.slots = asyncio.Semaphore(in_flight)
         self.batch = batch
+        self.expand_batch = expand_batch
         self.idle_poll = idle_poll
         self.progress_every = progress_every
         self.default_locale = default_locale
@@ -142,11 +158,13 @@ class OutboxSender:
         self.chat_ids = frozenset(chat_ids) if chat_ids is not None else None
         self.stats = SenderStats()
         self.wake = asyncio.Event()
+        self.expand_wake = asyncio.Event()
         self._last_progress = 0.0
 
     def poke(self) -> None:
         """Something was queued: look now rather than at the next idle poll."""
         self.wake.set()
+        self.expand_wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; messages in flight then finish, nothing new starts."""
@@ -157,6 +175,14 @@ class OutboxSender:
                 "%d message(s) were in flight when the sender stopped; sending them again",
                 self.stats.recovered_in_flight,
             )
+        expanding = asyncio.create_task(self._expand(stop))
+        try:
+            await self._deliver_until(stop)
+        finally:
+            await expanding
+
+    async def _deliver_until(self, stop: asyncio.Event) -> None:
+        """The delivery loop."""
         while not stop.is_set():
             try:
                 worked = await self._drain_once(stop)
@@ -170,10 +196,44 @@ class OutboxSender:
                 await _sleep_or(stop, self.wake, self.idle_poll)
         await self._report_progress(force=True)
 
+    async def _expand(self, stop: asyncio.Event) -> None:
+        """Write broadcasts' recipient rows, a batch per transaction, beside the delivery loop
+        (which sends each batch's rows as soon as they are committed)."""
+        while not stop.is_set():
+            try:
+                worked = await self._expand_once(stop)
+            except Exception:
+                log.exception("Could not expand a broadcast; retrying in 5 s")
+                await _sleep(stop, 5.0)
+                continue
+            if worked:
+                self.wake.set()  # new rows are due: the delivery loop need not wait its poll
+                await asyncio.sleep(0)
+            else:
+                self.expand_wake.clear()
+                await _sleep_or(stop, self.expand_wake, self.idle_poll)
+
+    async def _expand_once(self, stop: asyncio.Event) -> bool:
+        """One batch of every broadcast being expanded; False when there was none."""
+        async with self.db.session() as session:
+            waiting = await fanout.expanding(session)
+        worked = False
+        for broadcast_id in waiting:
+            if stop.is_set():
+                break
+            async with self.db.session() as session:
+                written = await fanout.expand_batch(session, broadcast_id, self.expand_batch)
+            worked = worked or written is not None
+        return worked
+
     async def _drain_once(self, stop: asyncio.Event) -> bool:
         """Send one batch of due messages; False when nothing was due."""
         async with self.db.session() as session:
-            batch = await outbox.due(session, utcnow(), self.batch, self.chat_ids)
+            batch = await outbox.due(
+                session, utcnow(), self.batch, self.chat_ids, channels=self.transports
+            )
+            # Worded in each person's language of now (they may have switched since queuing).
+            locales = await outbox.current_locales(session, (m.donor_id for m in batch))
         if not batch:
             return False
         tasks: set[asyncio.Task[None]] = set()
@@ -181,7 +241,8 @@ class OutboxSender:
             if stop.is_set():
                 break
             await self.slots.acquire()
-            task = asyncio.create_task(self._deliver(message))
+            locale = locales.get(message.donor_id or 0) or message.locale or self.default_locale
+            task = asyncio.create_task(self._deliver(message, locale))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
             if time.monotonic() - self._last_progress >= self.progress_every:
@@ -190,7 +251,7 @@ class OutboxSender:
             await asyncio.gather(*tasks, return_exceptions=True)
         return True
 
-    async def _deliver(self, message: OutboxMessage) -> None:
+    async def _deliver(self, message: OutboxMessage, locale: str) -> None:
         """Claim, send, record: one message."""
         try:
             assert message.id is not None
@@ -202,31 +263,36 @@ class OutboxSender:
             # would otherwise bunch requests together at the server and draw 429s.
             await self.pacer.wait()
             async with self.db.session() as session:
-                await self._send_and_record(session, message)
+                await self._send_and_record(session, message, locale)
         except Exception:
             log.exception("Could not deliver outbox message %s", message.id)
         finally:
             self.slots.release()
 
-    async def _send_and_record(self, session: AsyncSession, message: OutboxMessage) -> None:
-        """Call the platform and write the outcome in the caller's transaction.
+    async def _send_and_record(
+        self, session: AsyncSession, message: OutboxMessage, locale: str
+    ) -> None:
+        """Word the message, call the platform and write the outcome in the caller's transaction.
 
         A message with a file (a drive's .ics) is two requests: the text, then the file in its
         own paced slot (one message per second to a chat). When the file fails after the text
         went out, the row remembers it, so the retry sends only the file.
         """
         assert message.id is not None
-        document = outbox.document_from_payload(message.document)
-        text_sent = bool(message.document and message.document.get(outbox.TEXT_SENT))
+        transport = self.transports[message.channel]
+        stored = outbox.document_from_payload(message.document)
+        reply = messages.wording(message, locale, stored).reply
+        document = reply.document
+        text_sent = outbox.text_was_sent(message)
         try:
             if not (text_sent and document):
-                await self.transport.send(message.chat_id, message.text, message.buttons)
+                await transport.send(message.chat_id, dataclasses.replace(reply, document=None))
                 text_sent = True
             if document is not None:
                 # A full interval after the text reached the chat, not after its planned turn.
                 await asyncio.sleep(max(self.spacing.reserve(message.chat_id), PER_CHAT_INTERVAL))
                 await self.pacer.wait()
-                await self.transport.send(message.chat_id, "", [], document)
+                await transport.send(message.chat_id, Reply("", document=document))
         except Exception as exc:
             if isinstance(exc, DocumentNotSent):
                 exc = exc.outcome
@@ -303,7 +369,7 @@ class OutboxSender:
         try:
             await self.pacer.wait()
             if broadcast.progress_message_id is None:
-                message_id = await self.transport.send(chat, text, [])
+                message_id = await self.transport.send(chat, Reply(text))
                 async with self.db.session() as session:
                     row = await session.get(Broadcast, broadcast.id)
                     if row is not None:
@@ -314,7 +380,8 @@ class OutboxSender:
             if finished:
                 await self.pacer.wait()
                 end = broadcast.finished_at or utcnow()
-                await self.transport.send(chat, summary_text(state, broadcast.created_at, end), [])
+                summary = summary_text(state, broadcast.created_at, end)
+                await self.transport.send(chat, Reply(summary))
         except RateLimited as exc:
             self.pacer.pause(exc.retry_after)
         except (Blocked, Rejected, Transient) as exc:

@@ -12,6 +12,7 @@ from models.database import Database
 from models.drives import DriveStatus
 from services.chat import ChatService
 from services.drives import drive_store
+from services.outreach import fanout
 from services.roles.access import Action
 from tests.support.people import (
     Person,
@@ -42,6 +43,8 @@ async def test_leader_publishes_citizen_signs_up_waiting_list(service: ChatServi
     assert "Chủ nhật Đỏ" in preview and "Hà Đông" in preview
     out = await leader.tap("nd:publish")
     assert "3 followers" in texts(out)
+    async with db.session() as session:  # the announcement expanded into rows, as the sender does
+        await fanout.expand_all(session)
     async with db.session() as session:
         drive = (await session.exec(select(Drive))).one()
         queued = (await session.exec(select(OutboxMessage))).all()

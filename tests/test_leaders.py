@@ -20,6 +20,7 @@ from services.conversation.flow import Turn
 from services.core.i18n import use_locale
 from services.core.text import utf16_length
 from services.donors import donor_store
+from services.outreach import fanout
 from services.outreach.broadcast import NOTICE_LIMIT, PLACE_LIMIT, UNTIL_LIMIT, URGENT_TEXT_LIMIT
 from services.outreach.urgent import CanCome, UrgentResponses
 from tests.support.people import Person, buttons, texts
@@ -106,6 +107,8 @@ async def donor(
 
 
 async def outbox_rows(db: Database, kind: str | None = None) -> list[OutboxMessage]:
+    async with db.session() as session:  # broadcasts expanded into rows, as the sender does
+        await fanout.expand_all(session)
     async with db.session() as session:
         query = select(OutboxMessage).join(
             Broadcast, col(Broadcast.id) == col(OutboxMessage.broadcast_id)

@@ -292,3 +292,261 @@ async def test_a_broadcast_held_by_quiet_hours_shows_no_progress_until_due(
         assert running == {now.id}
         at_wake = await outbox.broadcasts_in_progress(session, later + timedelta(seconds=1))
         assert {b.id for b in at_wake} == {held.id, now.id}
+
+
+# ------------------------------------------------ message keys, channels, files, several senders
+
+
+async def test_a_reminder_queued_months_ahead_speaks_the_language_of_the_day(
+    db: Database, server: FakeBotApi
+) -> None:
+    from datetime import date, timedelta
+
+    from services.outreach import messages
+    from services.reminders import eligible_again
+    from tests.support.e2e import button_data
+
+    [donor] = await add_donors(db, 1)  # queued while the person reads English
+    day = date.today() + timedelta(days=120)
+    async with db.session() as session:
+        person = await session.get(Donor, donor.id)
+        assert person is not None and person.locale == "en"
+        await eligible_again.schedule(session, person, day, "tattoo", TZ)
+    [row] = await rows(db)
+    assert row.message_key == eligible_again.ELIGIBLE_AGAIN and row.channel == "telegram"
+    assert row.params == {"day": day.isoformat()} and row.locale == "en"
+    async with db.session() as session:  # months later they switched to Vietnamese; it is due
+        person = await session.get(Donor, donor.id)
+        assert person is not None
+        person.locale = "vi"
+        session.add(person)
+        stored = await session.get(OutboxMessage, row.id)
+        assert stored is not None
+        stored.not_before = datetime.now(UTC)
+        session.add(stored)
+    await deliver_all(db, server)
+    [sent] = server.messages_to(donor.chat_id)
+    worded = messages.render(eligible_again.ELIGIBLE_AGAIN, {"day": day.isoformat()}, "vi")
+    assert sent["text"] == worded.text != row.text  # worded when sent, not when queued
+    assert button_data([sent]) == ["menu:drives"]
+
+
+async def test_a_kind_no_longer_declared_is_sent_as_worded_at_queue_time(
+    db: Database, server: FakeBotApi
+) -> None:
+    [donor] = await add_donors(db, 1)
+    async with db.session() as session:
+        broadcast = await outbox.create_broadcast(session, "notice", "test")
+        recipient = outbox.Recipient(
+            donor.id, donor.chat_id, "Đã soạn sẵn", message_key="gone.kind", params={}
+        )
+        await outbox.enqueue(session, broadcast, [recipient], datetime.now(UTC))
+    await deliver_all(db, server)
+    assert [m["text"] for m in server.messages_to(donor.chat_id)] == ["Đã soạn sẵn"]
+
+
+async def test_a_declared_kind_with_a_file_sends_the_file_right_after_its_text(
+    db: Database, server: FakeBotApi
+) -> None:
+    from services.conversation.dialog import Button, Document, Reply
+    from services.core.i18n import _
+    from services.outreach import notify
+    from services.outreach.messages import Message, message_kind
+
+    @message_kind("test.with_file")
+    def with_file(params: dict[str, object]) -> Reply:
+        ics = Document(f"drive-{params['n']}.ics", b"BEGIN:VCALENDAR\r\n", "text/calendar")
+        return Reply(_("Nothing changed."), [[Button("OK", "menu")]], document=ics)
+
+    donors = await add_donors(db, 2)
+    async with db.session() as session:
+        people = list((await session.exec(select(Donor))).all())
+        await notify.queue(
+            session, people, Message("test.with_file", {"n": 7}), kind="notice", author="t"
+        )
+    assert all(r.document is None for r in await rows(db))  # worded (file too) when sent
+    await deliver_all(db, server)
+    for donor in donors:
+        text, file = server.messages_to(donor.chat_id)
+        assert text["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "menu"
+        assert file["document"]["file_name"] == "drive-7.ics"
+    assert server.stats.too_many_requests == 0
+
+
+async def test_a_drive_change_notice_keeps_its_calendar_file_to_the_chat(
+    db: Database, server: FakeBotApi
+) -> None:
+    from datetime import timedelta
+
+    from models import Drive
+    from services.drives.views import change_notice, drive_snapshot
+    from services.outreach import notify
+
+    [donor] = await add_donors(db, 1)
+    starts = datetime.now(UTC) + timedelta(days=3)
+    drive = Drive(
+        campaign="Chủ nhật Đỏ",
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=4),
+        venue_name="Nhà văn hóa",
+        address="1 Lê Lợi",
+        province_code="01",
+        collector="Viện Huyết học",
+        target_units=50,
+        capacity=10,
+        created_by="t",
+        id=7,
+    )
+    before = drive_snapshot(drive)
+    drive.starts_at = starts + timedelta(hours=1)
+    async with db.session() as session:
+        people = list((await session.exec(select(Donor))).all())
+        await notify.queue(
+            session,
+            people,
+            lambda _d: change_notice(before, drive, [], TZ, "confirmed"),
+            kind="drive_change",
+            author="system",
+        )
+    [row] = await rows(db)
+    assert row.document is not None and row.document["filename"].endswith(".ics")
+    await deliver_all(db, server)
+    text, file = server.messages_to(donor.chat_id)
+    assert "unsign:7" in str(text.get("reply_markup"))
+    assert "BEGIN:VEVENT" in file["document_content"]
+
+
+def test_replies_and_outbox_deliveries_share_one_telegram_renderer() -> None:
+    import inspect
+
+    import handlers.telegram.render as replies
+    import handlers.telegram.transport as deliveries
+    from handlers.telegram.markup import markup_for
+
+    assert replies.markup_for is markup_for
+    assert deliveries.markup_for is markup_for
+    for module in (replies, deliveries):  # no second keyboard builder left behind
+        assert "InlineKeyboardButton(" not in inspect.getsource(module)
+
+
+class Recording:
+    """A transport of another channel that records what it was asked to send."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    async def send(self, chat_id: str, reply: object) -> int:
+        self.sent.append((chat_id, getattr(reply, "text", "")))
+        return len(self.sent)
+
+    async def edit(self, chat_id: str, message_id: int, text: str) -> None:
+        return None
+
+
+async def test_each_channel_goes_through_its_own_transport(
+    db: Database, server: FakeBotApi
+) -> None:
+    donors = await add_donors(db, 2)
+    async with db.session() as session:
+        broadcast = await outbox.create_broadcast(session, "notice", "test")
+        await outbox.enqueue(
+            session,
+            broadcast,
+            [
+                outbox.Recipient(donors[0].id, donors[0].chat_id, "qua Telegram"),
+                outbox.Recipient(donors[1].id, "zalo-1", "qua Zalo", channel="zalo"),
+            ],
+            datetime.now(UTC),
+        )
+    zalo = Recording()
+    bot = Bot(TOKEN, base_url=server.base_url)
+    telegram_only = OutboxSender(db, {"telegram": TelegramTransport(bot)}, tz=TZ, idle_poll=0.1)
+    async with bot:
+        async with db.session() as session:
+            due = await outbox.due(session, datetime.now(UTC), 10, channels=["telegram"])
+        assert [m.chat_id for m in due] == [donors[0].chat_id]  # a Zalo row is not its work
+        both = OutboxSender(
+            db, {"telegram": TelegramTransport(bot), "zalo": zalo}, tz=TZ, idle_poll=0.1
+        )
+        assert telegram_only.transports.keys() == {"telegram"}
+        stop = asyncio.Event()
+        task = asyncio.create_task(both.run(stop))
+        for _ in range(100):
+            if not (await count_by_status(db)).get("pending"):
+                break
+            await asyncio.sleep(0.1)
+        stop.set()
+        await task
+    assert zalo.sent == [("zalo-1", "qua Zalo")]
+    assert [m["text"] for m in server.messages_to(donors[0].chat_id)] == ["qua Telegram"]
+
+
+async def test_two_senders_share_the_work_and_never_send_a_row_twice(
+    db: Database, server: FakeBotApi
+) -> None:
+    donors = await add_donors(db, 40)
+    await queue_to(db, donors)
+    bots = [Bot(TOKEN, base_url=server.base_url) for _ in range(2)]
+    senders = [
+        OutboxSender(db, TelegramTransport(b), tz=TZ, idle_poll=0.1, rate=15.0) for b in bots
+    ]
+    stop = asyncio.Event()
+    async with bots[0], bots[1]:
+        tasks = [asyncio.create_task(s.run(stop)) for s in senders]
+        for _ in range(300):
+            counts = await count_by_status(db)
+            if not counts.get("pending") and not counts.get("sending"):
+                break
+            await asyncio.sleep(0.1)
+        stop.set()
+        await asyncio.gather(*tasks)
+    assert server.stats.delivered == {d.chat_id: 1 for d in donors}
+    assert senders[0].stats.sent + senders[1].stats.sent == 40
+    assert senders[0].stats.sent > 0 and senders[1].stats.sent > 0  # both took a share
+
+
+async def test_rows_queued_before_message_keys_are_delivered_after_the_upgrade(
+    database_url: str, server: FakeBotApi
+) -> None:
+    from sqlalchemy import text as sql
+
+    from models.migrate import upgrade_database
+
+    database = Database(database_url)
+    try:
+        await upgrade_database(database.engine, "0004")
+        now = datetime.now(UTC)
+        async with database.engine.begin() as conn:
+            await conn.execute(
+                sql(
+                    "INSERT INTO donors (channel, external_id, chat_id, locale, consent_version,"
+                    " consented_at, created_at, updated_at) VALUES ('telegram', '4101',"
+                    " '4101', 'en', 'v1', :now, :now, :now)"
+                ),
+                {"now": now},
+            )
+            await conn.execute(
+                sql(
+                    "INSERT INTO broadcasts (kind, author, scope, total, status, created_at)"
+                    " VALUES ('reminder', 'system', 'reminder:2027-01-01', 1, 'queued', :now)"
+                ),
+                {"now": now},
+            )
+            await conn.execute(
+                sql(
+                    "INSERT INTO outbox (broadcast_id, donor_id, chat_id, text, buttons, document,"
+                    " status, attempts, not_before) SELECT b.id, d.id, '4101',"
+                    " 'Nhắc: hôm nay bạn có thể hiến máu', :buttons, NULL, 'pending', 0, :now"
+                    " FROM broadcasts b, donors d"
+                ),
+                {"now": now, "buttons": '[[{"label": "🩸", "data": "menu:drives"}]]'},
+            )
+        await upgrade_database(database.engine)
+        [row] = await rows(database)
+        assert (row.channel, row.message_key, row.params) == ("telegram", "text", None)
+        await deliver_all(database, server)
+        [sent] = server.messages_to("4101")
+        assert sent["text"] == "Nhắc: hôm nay bạn có thể hiến máu"
+        assert "menu:drives" in str(sent["reply_markup"])
+    finally:
+        await database.dispose()

@@ -19,7 +19,7 @@ from services.eligibility.rules import DonationKind, RuleOptions
 from tests.support.people import Person, buttons, count, register, texts
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-HOME = ("79", "26740")  # Phường Sài Gòn, where tests.test_chat.register puts the donor
+HOME = ("79", "26740")  # Phường Sài Gòn, where tests.support.people.register puts the donor
 
 
 @pytest.fixture

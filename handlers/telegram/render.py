@@ -6,25 +6,15 @@ import asyncio
 import logging
 from typing import Any
 
-from telegram import (
-    Bot,
-    CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    InputFile,
-    KeyboardButton,
-    Message,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-    Update,
-)
+from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, InputFile, Message, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
 from handlers.telegram.common import chat_service, sender_of
+from handlers.telegram.markup import markup_for
 from handlers.telegram.menu import set_chat_commands
 from services.chat import COMMANDS
-from services.conversation.dialog import Document, Keyboard, Outcome, Reply
+from services.conversation.dialog import Document, Outcome, Reply
 from services.core.i18n import _
 
 log = logging.getLogger(__name__)
@@ -34,29 +24,6 @@ log = logging.getLogger(__name__)
 RETRY_PAUSES = (0.5, 2.0)
 # A 429 asking for longer than this is left to the outbox rather than holding the update.
 MAX_INLINE_RETRY_AFTER = 5.0
-
-Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
-
-
-def markup_for(reply: Reply) -> Markup:
-    """Inline buttons, or a one-button reply keyboard, or its removal."""
-    if reply.buttons:
-        return InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
-                for row in reply.buttons
-            ]
-        )
-    if reply.keyboard is Keyboard.CONTACT:
-        button = KeyboardButton(reply.keyboard_label, request_contact=True)
-    elif reply.keyboard is Keyboard.LOCATION:
-        button = KeyboardButton(reply.keyboard_label, request_location=True)
-    elif reply.keyboard is Keyboard.REMOVE:
-        return ReplyKeyboardRemove()
-    else:
-        return None
-    return ReplyKeyboardMarkup([[button]], resize_keyboard=True, one_time_keyboard=True)
-
 
 async def render(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: Outcome) -> None:
     """Answer a tapped button (closing its keyboard), then send every reply in order.

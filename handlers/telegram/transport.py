@@ -6,10 +6,11 @@ PTB's AIORateLimiter, which pauses all sending on one 429, stays with the intera
 
 from __future__ import annotations
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
+from telegram import Bot, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from services.conversation.dialog import Document
+from handlers.telegram.markup import markup_for
+from services.conversation.dialog import Reply
 from services.outreach.transport import Blocked, DocumentNotSent, RateLimited, Rejected, Transient
 
 
@@ -27,28 +28,15 @@ class TelegramTransport:
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
 
-    async def send(
-        self,
-        chat_id: str,
-        text: str,
-        buttons: list[list[dict[str, str]]],
-        document: Document | None = None,
-    ) -> int:
-        """sendMessage with an inline keyboard when there are buttons, then sendDocument."""
-        markup = (
-            InlineKeyboardMarkup(
-                [
-                    [InlineKeyboardButton(b["label"], callback_data=b["data"]) for b in row]
-                    for row in buttons
-                ]
-            )
-            if buttons
-            else None
-        )
+    async def send(self, chat_id: str, reply: Reply) -> int:
+        """sendMessage with the reply's keyboard (as chat replies render it), then sendDocument."""
+        text, document = reply.text, reply.document
         message_id = 0
         if text:
             try:
-                message = await self.bot.send_message(chat_id, text, reply_markup=markup)
+                message = await self.bot.send_message(
+                    chat_id, text, reply_markup=markup_for(reply)
+                )
             except Exception as exc:
                 raise _translate(exc) from exc
             message_id = message.message_id

@@ -18,8 +18,8 @@ from models.types import utcnow
 from services.conversation.dialog import Button, Keyboard, Reply
 from services.conversation.flow import Flow, Turn
 from services.core.i18n import _, ngettext
-from services.donors import follows
 from services.drives import drive_store
+from services.drives.announcement import announcement_message
 from services.drives.fields import (
     InputError,
     day_label,
@@ -31,12 +31,12 @@ from services.drives.fields import (
 from services.drives.views import (
     campaign_buttons,
     campaign_label,
-    drive_card,
     drive_text,
     wards_label,
 )
 from services.knowledge.wards import get_ward, nearest_wards, search_wards
 from services.outreach import notify, outbox
+from services.outreach.audiences import FOLLOWERS, Audience
 from services.roles import access
 from services.roles.refusals import refuse
 
@@ -361,19 +361,12 @@ class NewDriveFlow(Flow):
             f"province {province} / wards {','.join(wards)}",
             drive_id=drive.id,
         )
-        followers = await follows.followers(t.session, province, wards)
-
-        def announcement(_donor: object) -> Reply:
-            """The announcement, in each follower's language."""
-            card = drive_card(drive, wards, self.tz, drive.capacity, None)
-            return Reply(_("📣 New blood drive near you!") + "\n\n" + card.text, card.buttons)
-
         start, end = self.quiet_hours
         not_before = outbox.quiet_hours_not_before(utcnow(), self.tz, start, end)
-        broadcast = await notify.queue(
+        broadcast = await notify.announce(
             t.session,
-            followers,
-            announcement,
+            Audience(FOLLOWERS, {"province": province, "wards": wards}),
+            announcement_message(drive, wards, self.tz),
             kind="drive_announcement",
             author=actor.label,
             scope=f"province {province} / wards {','.join(wards)}",

@@ -1,7 +1,9 @@
-"""Messages to other people than the one chatting: rendered per recipient, queued in the outbox.
+"""Messages to other people than the one chatting, queued in the outbox.
 
-Queuing happens in the caller's transaction, so a notice is sent if and only if the change that
-caused it was saved; the outbox sender delivers it within Telegram's limits.
+A message is either of a declared kind (`messages.Message`: a key and its parameters, worded when
+sent in the person's language of that moment) or a function of the donor worded now (a notice a
+flow composes). Queuing happens in the caller's transaction, so a notice is sent if and only if
+the change that caused it was saved; the outbox sender delivers it within Telegram's limits.
 """
 
 from __future__ import annotations
@@ -17,17 +19,43 @@ from models import Broadcast, Donor
 from models.types import utcnow
 from services.conversation.dialog import Reply
 from services.core.i18n import use_locale
-from services.outreach import outbox
+from services.outreach import fanout, messages, outbox
+from services.outreach.audiences import Audience
+from services.outreach.messages import Message
+
+# What to send each donor: a declared kind, or their message worded now.
+Content = Message | Callable[[Donor], Reply]
 
 
-def recipient_for(donor: Donor, render: Callable[[Donor], Reply]) -> outbox.Recipient:
-    """Render one message in the donor's own language (its file, if any, goes right after)."""
+def recipient_for(donor: Donor, content: Content) -> outbox.Recipient:
+    """One donor's row. A declared kind keeps its key and parameters (worded again when sent)
+    and, as a fallback, its wording now; a function is worded now, file included."""
     assert donor.id is not None
+    if isinstance(content, Message):
+        reply = messages.render(content.key, content.params, donor.locale)
+        return outbox.Recipient(
+            donor.id,
+            donor.chat_id,
+            reply.text,
+            messages.button_rows(reply),
+            None,  # worded again when sent, file included
+            message_key=content.key,
+            params=content.params,
+            locale=donor.locale,
+            channel=donor.channel,
+        )
     with use_locale(donor.locale):
-        reply = render(donor)
-    buttons = [[{"label": b.label, "data": b.data} for b in row] for row in reply.buttons]
+        reply = content(donor)
     document = outbox.document_payload(reply.document) if reply.document else None
-    return outbox.Recipient(donor.id, donor.chat_id, reply.text, buttons, document)
+    return outbox.Recipient(
+        donor.id,
+        donor.chat_id,
+        reply.text,
+        messages.button_rows(reply),
+        document,
+        locale=donor.locale,
+        channel=donor.channel,
+    )
 
 
 def private_chat(donor: Donor) -> str:
@@ -40,19 +68,19 @@ async def queue_on(
     session: AsyncSession,
     broadcast: Broadcast,
     donors: Iterable[Donor],
-    render: Callable[[Donor], Reply],
+    content: Content,
     not_before: datetime | None = None,
 ) -> int:
     """Queue one message per active donor on a broadcast created beforehand (when the message
     must name the broadcast, e.g. in a button); returns how many were queued."""
-    recipients = [recipient_for(d, render) for d in donors if d.stopped_at is None]
+    recipients = [recipient_for(d, content) for d in donors if d.stopped_at is None]
     return await outbox.enqueue(session, broadcast, recipients, not_before or utcnow())
 
 
 async def queue(
     session: AsyncSession,
     donors: Iterable[Donor],
-    render: Callable[[Donor], Reply],
+    content: Content,
     *,
     kind: str,
     author: str,
@@ -65,7 +93,7 @@ async def queue(
     broadcast = await outbox.create_broadcast(
         session, kind, author, scope, drive_id=drive_id, progress_chat_id=progress_chat_id
     )
-    await queue_on(session, broadcast, donors, render, not_before)
+    await queue_on(session, broadcast, donors, content, not_before)
     return broadcast
 
 
@@ -73,7 +101,7 @@ async def queue_to_chat(
     session: AsyncSession,
     donor: Donor,
     chat_id: str,
-    render: Callable[[Donor], Reply],
+    content: Content,
     *,
     kind: str,
     author: str,
@@ -83,7 +111,7 @@ async def queue_to_chat(
     broadcast = await outbox.create_broadcast(session, kind, author)
     recipients = []
     if donor.stopped_at is None:
-        recipients.append(dataclasses.replace(recipient_for(donor, render), chat_id=chat_id))
+        recipients.append(dataclasses.replace(recipient_for(donor, content), chat_id=chat_id))
     await outbox.enqueue(session, broadcast, recipients, utcnow())
     return broadcast
 
@@ -91,7 +119,7 @@ async def queue_to_chat(
 async def notify_donors(
     session: AsyncSession,
     donor_ids: list[int],
-    render: Callable[[Donor], Reply],
+    content: Content,
     *,
     kind: str,
     author: str,
@@ -100,4 +128,25 @@ async def notify_donors(
     """Queue a message to donors given by id (changes, cancellations, freed seats: not held
     back by quiet hours, since they are about a drive that may be hours away)."""
     result = await session.exec(select(Donor).where(col(Donor.id).in_(donor_ids)))
-    return await queue(session, result.all(), render, kind=kind, author=author, drive_id=drive_id)
+    return await queue(session, result.all(), content, kind=kind, author=author, drive_id=drive_id)
+
+
+async def announce(
+    session: AsyncSession,
+    audience: Audience,
+    message: Message,
+    *,
+    kind: str,
+    author: str,
+    scope: str = "",
+    drive_id: int | None = None,
+    not_before: datetime | None = None,
+    progress_chat_id: str | None = None,
+) -> Broadcast:
+    """A broadcast to an audience, written as one row (its total is the count, from one
+    query); the sender expands it into a message per person, outside this transaction."""
+    broadcast = await outbox.create_broadcast(
+        session, kind, author, scope, drive_id=drive_id, progress_chat_id=progress_chat_id
+    )
+    await fanout.queue_broadcast(session, broadcast, message, audience, not_before)
+    return broadcast

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
@@ -29,13 +30,18 @@ MAX_ATTEMPTS = 8
 
 @dataclass(frozen=True)
 class Recipient:
-    """One rendered message for one chat."""
+    """One message for one chat: its key and parameters, and its wording at queue time (the
+    whole message for key "text"; for other keys, what is sent if the key cannot be worded)."""
 
     donor_id: int | None
     chat_id: str
     text: str
     buttons: list[list[dict[str, str]]] = field(default_factory=list)
     document: dict[str, Any] | None = None
+    message_key: str = "text"
+    params: dict[str, Any] | None = None
+    locale: str | None = None
+    channel: str = "telegram"
 
 
 @dataclass(frozen=True)
@@ -144,6 +150,10 @@ async def enqueue(
                 "text": r.text,
                 "buttons": r.buttons,
                 "document": r.document,
+                "channel": r.channel,
+                "message_key": r.message_key,
+                "params": r.params,
+                "locale": r.locale,
                 "status": "pending",
                 "attempts": 0,
                 "not_before": not_before,
@@ -175,14 +185,22 @@ async def recover_in_flight(session: AsyncSession) -> int:
 
 
 async def due(
-    session: AsyncSession, now: datetime, limit: int, chat_ids: Iterable[str] | None = None
+    session: AsyncSession,
+    now: datetime,
+    limit: int,
+    chat_ids: Iterable[str] | None = None,
+    *,
+    channels: Iterable[str] | None = None,
 ) -> list[OutboxMessage]:
     """The oldest due pending messages (not yet claimed: see `claim`).
 
-    With `chat_ids`, only those chats' messages: a console delivers to its own person only."""
+    With `chat_ids`, only those chats' messages: a console delivers to its own person only.
+    With `channels`, only the channels a sender has a transport for."""
     statement = select(OutboxMessage).where(
         col(OutboxMessage.status) == "pending", col(OutboxMessage.not_before) <= now
     )
+    if channels is not None:
+        statement = statement.where(col(OutboxMessage.channel).in_(list(channels)))
     if chat_ids is not None:
         statement = statement.where(col(OutboxMessage.chat_id).in_(list(chat_ids)))
     statement = statement.order_by(col(OutboxMessage.not_before), col(OutboxMessage.id)).limit(
@@ -194,15 +212,40 @@ async def due(
 async def claim(session: AsyncSession, message_id: int) -> bool:
     """Mark one message "sending" if it is still pending; False when someone else took it.
 
-    The conditional update makes the claim atomic, so several senders (several processes on
-    PostgreSQL) never send the same row twice.
+    The conditional update makes the claim atomic, so several senders never send the same row
+    twice. On PostgreSQL the row is taken with FOR UPDATE SKIP LOCKED: a row another sender is
+    claiming at this moment is passed over at once rather than waited for.
     """
+    target = col(OutboxMessage.id) == message_id
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        free = (
+            select(OutboxMessage.id)
+            .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.status) == "pending")
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        target = col(OutboxMessage.id) == free
     result = await session.exec(
         update(OutboxMessage)
-        .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.status) == "pending")
+        .where(target, col(OutboxMessage.status) == "pending")
         .values(status="sending")
     )
     return int(getattr(result, "rowcount", 0) or 0) == 1
+
+
+def text_was_sent(message: OutboxMessage) -> bool:
+    """Did this row's text already reach the chat (only its file is left)?"""
+    return bool(message.document and message.document.get(TEXT_SENT))
+
+
+async def current_locales(session: AsyncSession, donor_ids: Iterable[int | None]) -> dict[int, str]:
+    """The language each of these people uses now (a message is worded in it when sent)."""
+    ids = sorted({i for i in donor_ids if i is not None})
+    if not ids:
+        return {}
+    result = await session.exec(select(Donor.id, Donor.locale).where(col(Donor.id).in_(ids)))
+    return {int(donor_id): locale for donor_id, locale in result.all() if donor_id is not None}
 
 
 async def cancel_pending_for(session: AsyncSession, donor_id: int) -> None:
@@ -307,10 +350,10 @@ async def progress(session: AsyncSession, broadcast_id: int) -> Progress:
 
 
 async def mark_text_sent(session: AsyncSession, message: OutboxMessage) -> None:
-    """The text reached the chat but its file did not: a retry must not repeat the text."""
-    if not message.document:
-        return
-    document = {**message.document, TEXT_SENT: True}
+    """The text reached the chat but its file did not: a retry must not repeat the text.
+
+    (A row worded when sent has no stored file; the mark alone is kept.)"""
+    document = {**(message.document or {}), TEXT_SENT: True}
     message.document = document
     await session.exec(
         update(OutboxMessage).where(col(OutboxMessage.id) == message.id).values(document=document)
@@ -337,13 +380,25 @@ async def broadcasts_in_progress(
         )
     )
     waiting = set(held.all())
-    return [b for b in running if b.id not in waiting]
+    now = now or utcnow()
+    # A broadcast still being expanded for later (quiet hours) is held back the same way.
+    return [
+        b
+        for b in running
+        if b.id not in waiting
+        and not (b.status == "expanding" and b.not_before is not None and b.not_before > now)
+    ]
 
 
 async def finish_if_done(session: AsyncSession, broadcast: Broadcast) -> Progress:
     """Update a broadcast's status from its messages; returns its progress."""
     assert broadcast.id is not None
     state = await progress(session, broadcast.id)
+    if broadcast.status == "expanding":  # the rows not written yet are pending too
+        missing = max(0, broadcast.total - state.total)
+        return dataclasses.replace(
+            state, total=state.total + missing, pending=state.pending + missing
+        )
     if state.pending == 0 and broadcast.status != "done":
         broadcast.status = "done"
         broadcast.finished_at = utcnow()

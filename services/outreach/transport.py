@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from services.conversation.dialog import Document
+from services.conversation.dialog import Reply
 
 
 class Blocked(Exception):
@@ -36,16 +36,10 @@ class DocumentNotSent(Exception):
 
 
 class Transport(Protocol):
-    """Sends and edits plain messages with optional buttons (rows of {"label", "data"})."""
+    """Sends replies (text, buttons, file) and edits a message's text on one chat platform."""
 
-    async def send(
-        self,
-        chat_id: str,
-        text: str,
-        buttons: list[list[dict[str, str]]],
-        document: Document | None = None,
-    ) -> int:
-        """Send a message, then its file if any; returns the message's id.
+    async def send(self, chat_id: str, reply: Reply) -> int:
+        """Send a reply's text with its buttons, then its file if any; returns the message's id.
 
         An empty text sends the file alone (its text went out before). When the text went out
         and the file failed, raise DocumentNotSent wrapping the outcome.

@@ -1,12 +1,14 @@
 """Reminders on the day a donor may give again: one outbox row, due that morning.
 
 What is due lives in the database (the outbox), so a restart loses nothing and the sender delivers
-it once. Asking again replaces the earlier reminder.
+it once. Asking again replaces the earlier reminder. The row names the message kind and the day,
+and is worded on the morning it goes, in the language the person uses then.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
@@ -21,8 +23,10 @@ from services.core.labels import date_label
 from services.donors import donor_store
 from services.eligibility.texts import RemindMe
 from services.outreach import notify, outbox
+from services.outreach.messages import Message, message_kind
 
 REMINDER = "reminder"
+ELIGIBLE_AGAIN = "reminder.eligible_again"
 REMIND_AT = time(9)  # local time on the day, after the quiet hours
 
 
@@ -39,6 +43,12 @@ def _reminder(day: date) -> Reply:
         "/eligibility."
     ).format(date=date_label(day))
     return Reply(text, [[Button(_("🩸 Drives near me"), "menu:drives")]])
+
+
+@message_kind(ELIGIBLE_AGAIN)
+def eligible_again(params: dict[str, Any]) -> Reply:
+    """The reminder of a day ({"day": "2027-03-01"}), worded when it is sent."""
+    return _reminder(date.fromisoformat(params["day"]))
 
 
 async def cancel_pending(session: AsyncSession, donor_id: int) -> None:
@@ -77,7 +87,7 @@ async def schedule(
     donor_store.update_donor(donor, deferred_until=day, deferral_code=reason_code[:32])
     await cancel_pending(session, donor.id)
     broadcast = await _day_broadcast(session, day)
-    recipient = notify.recipient_for(donor, lambda _donor: _reminder(day))
+    recipient = notify.recipient_for(donor, Message(ELIGIBLE_AGAIN, {"day": day.isoformat()}))
     existing = (
         await session.exec(
             select(OutboxMessage).where(
@@ -90,6 +100,8 @@ async def schedule(
         await outbox.enqueue(session, broadcast, [recipient], due_at(day, tz))
     elif existing.status != "sent":  # asked again for the same day: the same row, pending again
         existing.text, existing.buttons = recipient.text, recipient.buttons
+        existing.message_key, existing.params = recipient.message_key, recipient.params
+        existing.locale, existing.document = recipient.locale, None
         existing.status, existing.error, existing.attempts = "pending", None, 0
         existing.not_before = due_at(day, tz)
         session.add(existing)
