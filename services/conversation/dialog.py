@@ -73,6 +73,9 @@ class Reply:
     keyboard_label: str = ""
     venue: Venue | None = None
     document: Document | None = None
+    # The privileged action this reply refuses (services/roles/refusals), never shown: what the
+    # channel logs count and the tests assert, whatever the wording.
+    refused: str | None = None
 
 
 @dataclass(frozen=True)

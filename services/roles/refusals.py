@@ -67,7 +67,7 @@ def refuse(
             "Sorry, {what} is only for administrators and steering-committee staff. Please "
             "contact your province's Red Cross office or the bot's administrator."
         ).format(what=what)
-    return Reply(text)
+    return Reply(text, refused=action.value)
 
 
 def ward_names(province_code: str, ward_codes: Iterable[str], limit: int | None = None) -> str:
