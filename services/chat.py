@@ -944,7 +944,7 @@ def _expired_notice() -> Reply:
         "Your eligibility check was closed after an hour without an answer, and the health "
         "answers you gave in it were deleted. You can start it again at any time."
     )
-    return Reply(text, [[Button(_("✅ Can I give blood?"), "menu:eligibility")]])
+    return Reply(text, [[OpenMenu(MenuItem.ELIGIBILITY).button(_("✅ Can I give blood?"))]])
 
 
 def _answer_question(text: str, donor: Donor, today: date, rules: RuleOptions | None) -> Reply:
@@ -952,7 +952,7 @@ def _answer_question(text: str, donor: Donor, today: date, rules: RuleOptions | 
     put first), or an honest "I don't know"."""
     registered = donor.is_registered
     answer = faq.match(text, get_locale())
-    check = [Button(_("✅ Can I give blood?"), "menu:eligibility")]
+    check = [OpenMenu(MenuItem.ELIGIBILITY).button(_("✅ Can I give blood?"))]
     if answer is None:
         sorry = _(
             "Sorry, I do not have a good answer to that. I can answer questions about giving "
@@ -960,7 +960,7 @@ def _answer_question(text: str, donor: Donor, today: date, rules: RuleOptions | 
             "give now, or show drives near you."
         )
         return main_menu(sorry) if registered else Reply(sorry, [check])
-    buttons = [check, [Button(_("🩸 Drives near me"), "menu:drives")]] if registered else [check]
+    buttons = [check, [OpenMenu(MenuItem.DRIVES).button(_("🩸 Drives near me"))]] if registered else [check]
     body = answer.answer
     mine = personal_answer(answer.entry.id, text, donor, today, rules)
     if mine is not None:

@@ -15,8 +15,9 @@ from typing import Any
 
 from models.conversation import FlowName
 from services.conversation.buttons import ButtonData
-from services.conversation.dialog import Button, Reply
+from services.conversation.dialog import Reply
 from services.conversation.flow import Turn
+from services.conversation.menus import MenuItem, OpenMenu
 from services.conversation.steps import (
     Accept,
     Draft,
@@ -61,6 +62,7 @@ from services.eligibility.texts import (
     GROUP_LABELS,
     ONGOING_LABELS,
     PREGNANT_NOW,
+    RemindMe,
     event_label,
     group_of,
     latest_reason,
@@ -448,18 +450,18 @@ class EligibilityFlow(StepFlow[CheckDraft]):
         text = verdict_text(verdict, draft.weight, instead)
         if instead is not None and verdict.status is Status.CANNOT_GIVE:
             buttons = [
-                [Button(_("🩸 Drives near me"), "menu:drives")],
-                [Button(_("🔁 Check again later"), "menu:eligibility")],
+                [OpenMenu(MenuItem.DRIVES).button(_("🩸 Drives near me"))],
+                [OpenMenu(MenuItem.ELIGIBILITY).button(_("🔁 Check again later"))],
             ]
         elif verdict.status is Status.CAN_GIVE_NOW:
-            buttons = [[Button(_("🩸 Drives near me"), "menu:drives")]]
+            buttons = [[OpenMenu(MenuItem.DRIVES).button(_("🩸 Drives near me"))]]
         elif verdict.status is Status.CAN_GIVE_FROM:
             reason = latest_reason(verdict)
             assert verdict.earliest_date is not None and reason is not None
             remind = _("🔔 Remind me on {date}").format(date=date_label(verdict.earliest_date))
             buttons = [
-                [Button(remind, f"remind:{verdict.earliest_date.isoformat()}:{reason.code}")],
-                [Button(_("🩸 Drives near me"), "menu:drives")],
+                [RemindMe(verdict.earliest_date, reason.code).button(remind)],
+                [OpenMenu(MenuItem.DRIVES).button(_("🩸 Drives near me"))],
             ]
         elif verdict.permanent:
             text += "\n\n" + _(
@@ -467,7 +469,7 @@ class EligibilityFlow(StepFlow[CheckDraft]):
             )
             buttons = []
         else:
-            buttons = [[Button(_("🔁 Check again later"), "menu:eligibility")]]
+            buttons = [[OpenMenu(MenuItem.ELIGIBILITY).button(_("🔁 Check again later"))]]
         if not t.me.is_registered:
-            buttons = [[Button(_("📝 Finish registering"), "menu:profile")]]
+            buttons = [[OpenMenu(MenuItem.PROFILE).button(_("📝 Finish registering"))]]
         return done(Reply(text, buttons))

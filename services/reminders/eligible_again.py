@@ -16,8 +16,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Broadcast, Donor, OutboxMessage
-from services.conversation.dialog import Button, Reply
+from services.conversation.dialog import Reply
 from services.conversation.flow import Turn
+from services.conversation.menus import MenuItem, OpenMenu
 from services.core.i18n import _
 from services.core.labels import date_label
 from services.donors import donor_store
@@ -42,7 +43,7 @@ def _reminder(day: date) -> Reply:
         "at the drive makes the final decision. See the drives near you, or check again with "
         "/eligibility."
     ).format(date=date_label(day))
-    return Reply(text, [[Button(_("🩸 Drives near me"), "menu:drives")]])
+    return Reply(text, [[OpenMenu(MenuItem.DRIVES).button(_("🩸 Drives near me"))]])
 
 
 @message_kind(ELIGIBLE_AGAIN)
