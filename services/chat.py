@@ -23,7 +23,7 @@ from models.types import utcnow
 from services.conversation import state_store
 from services.conversation.buttons import ButtonData, ButtonRegistry, ButtonRoute, decode
 from services.conversation.commands import CommandRegistry, Needs
-from services.conversation.dialog import Button, Keyboard, Outcome, Reply, Sender
+from services.conversation.dialog import Keyboard, Outcome, Reply, Sender
 from services.conversation.flow import Flow, Turn
 from services.conversation.menus import MenuItem, OpenMenu, help_text, main_menu
 from services.core.i18n import N_, SUPPORTED, _, get_locale, pick_locale, set_locale, use_locale
@@ -648,8 +648,6 @@ class ChatService:
         """Both languages side by side, whatever the current locale.
 
         Before consent nothing is stored, so a shared link rides along in the buttons."""
-        prefix = "lang" if onboarding else "setlang"
-        suffix = f":{after}" if after and onboarding else ""
         # The greeting is for someone new; a registered person changing language is not greeted.
         greeting = (
             N_("Hello! I am the voluntary blood donation bot. Please choose your language.")
@@ -660,7 +658,11 @@ class ChatService:
             vi = _(greeting)
         with use_locale("en"):
             en = _(greeting)
-        buttons = [[Button(language_label(code), f"{prefix}:{code}{suffix}") for code in SUPPORTED]]
+        choices = [
+            ChooseLanguage(code, after or "") if onboarding else SetLanguage(code)
+            for code in SUPPORTED
+        ]
+        buttons = [[choice.button(language_label(choice.locale)) for choice in choices]]
         return Reply(f"{vi}\n\n{en}", buttons)
 
     async def _chose_language(self, t: Turn, locale: str, after: str | None = None) -> Outcome:
@@ -882,10 +884,10 @@ class ChatService:
 
     def _consent_question(self, locale: str, after: str | None) -> Reply:
         """The consent text with its two buttons (a shared link rides along in the data)."""
-        suffix = f":{after}" if after and DEEP_LINK.match(after) else ""
+        link = after if after and DEEP_LINK.match(after) else ""
         buttons = [
-            [Button(_("✅ I agree"), f"consent:{locale}:yes{suffix}")],
-            [Button(_("I do not agree"), f"consent:{locale}:no")],
+            [ConsentAnswer(locale, "yes", link).button(_("✅ I agree"))],
+            [ConsentAnswer(locale, "no").button(_("I do not agree"))],
         ]
         return Reply(consent_text(self.organization), buttons)
 
@@ -984,8 +986,8 @@ def _question_in_a_flow(text: str) -> Reply:
 def _forget_question() -> Reply:
     """Deleting is for good: ask first."""
     buttons = [
-        [Button(_("🗑 Yes, delete everything"), "forget:yes")],
-        [Button(_("No, keep my data"), "forget:no")],
+        [ForgetAnswer("yes").button(_("🗑 Yes, delete everything"))],
+        [ForgetAnswer("no").button(_("No, keep my data"))],
     ]
     text = _(
         "This deletes your registration, your consent record and everything the bot knows "
