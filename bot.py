@@ -253,7 +253,7 @@ async def run_console(
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, check settings, and run."""
-    parser = argparse.ArgumentParser(description="Voluntary blood donation bot")
+    parser = argparse.ArgumentParser(prog="bot.py", description="Voluntary blood donation bot")
     parser.add_argument(
         "--console", action="store_true", help="chat in this terminal, no token needed"
     )
