@@ -209,7 +209,7 @@ def _ask_birth_date(t: Turn, draft: CheckDraft) -> list[Reply]:
 
 
 def _ask_sex(t: Turn, draft: CheckDraft) -> list[Reply]:
-    buttons = [[CheckSex(s).button(sex_label(s)) for s in ("male", "female")]]
+    buttons = [[CheckSex(s).button(sex_label(s)) for s in Sex]]
     return [Reply(_("Your sex?"), buttons)]
 
 
