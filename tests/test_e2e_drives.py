@@ -113,16 +113,20 @@ def test_drive_from_announcement_to_cancellation(server: FakeBotApi, bot: BotPro
     leader.send("1")
     out = leader.until("Chủ nhật Đỏ")
     assert "nd:publish" in button_data(out), text_of(out)
-    published = text_of(leader.tap("nd:publish"))
+    # The sender may show the progress before the bot's reply arrives: read in either order.
+    leader.press("nd:publish")
+    published = text_of(leader.until("Share this link"))
 
     # The announcement reaches both followers, each with the sign-up button.
     announcement = citizen.until("Chủ nhật Đỏ")
     signup = next(d for d in button_data(announcement) if d.startswith("signup:"))
     drive_id = signup.split(":")[1]
     assert signup in button_data(second.until("Chủ nhật Đỏ"))
-    # The leader watches the progress, then gets a summary.
-    leader.until("2 / 2")
-    leader.until("✅")
+    # The leader watches the progress (one message, edited live), then gets a summary.
+    server.wait_until(
+        lambda fake: any("2 / 2" in str(m.get("text")) for m in fake.messages_to(LEADER))
+    )
+    leader.until("finished")
 
     # The shared link opens the drive for a newcomer, after registration.
     link = f"https://t.me/hienmau_test_bot?start=drive_{drive_id}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,7 +16,10 @@ from handlers.telegram.transport import TelegramTransport
 from models import Broadcast, Donor, OutboxMessage
 from models.database import Database
 from scheduler.sender import OutboxSender, count_by_status
+from services.conversation.dialog import Button, Document, Reply
+from services.core.i18n import _
 from services.outreach import outbox
+from services.outreach.messages import message_kind
 from tests.support.e2e import TOKEN
 from tests.support.fakebot import FakeBotApi
 
@@ -348,15 +352,8 @@ async def test_a_kind_no_longer_declared_is_sent_as_worded_at_queue_time(
 async def test_a_declared_kind_with_a_file_sends_the_file_right_after_its_text(
     db: Database, server: FakeBotApi
 ) -> None:
-    from services.conversation.dialog import Button, Document, Reply
-    from services.core.i18n import _
     from services.outreach import notify
-    from services.outreach.messages import Message, message_kind
-
-    @message_kind("test.with_file")
-    def with_file(params: dict[str, object]) -> Reply:
-        ics = Document(f"drive-{params['n']}.ics", b"BEGIN:VCALENDAR\r\n", "text/calendar")
-        return Reply(_("Nothing changed."), [[Button("OK", "menu")]], document=ics)
+    from services.outreach.messages import Message
 
     donors = await add_donors(db, 2)
     async with db.session() as session:
@@ -550,3 +547,10 @@ async def test_rows_queued_before_message_keys_are_delivered_after_the_upgrade(
         assert "menu:drives" in str(sent["reply_markup"])
     finally:
         await database.dispose()
+
+
+@message_kind("test.with_file")
+def with_file(params: dict[str, Any]) -> Reply:
+    """A kind declared for the tests: a text with a calendar file (declared once per process)."""
+    ics = Document(f"drive-{params['n']}.ics", b"BEGIN:VCALENDAR\r\n", "text/calendar")
+    return Reply(_("Nothing changed."), [[Button("OK", "menu")]], document=ics)
