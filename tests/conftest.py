@@ -78,8 +78,17 @@ def server() -> Iterator[FakeBotApi]:
 
 
 @pytest.fixture
-def bot(server: FakeBotApi, database_url: str, tmp_path: Path) -> Iterator[BotProcess]:
-    process = BotProcess(server, database_url, tmp_path / "bot.log")
+def bot_env() -> dict[str, str]:
+    """Settings the real bot runs with in an end-to-end test (a module may override it)."""
+    return {}
+
+
+@pytest.fixture
+def bot(
+    server: FakeBotApi, database_url: str, tmp_path: Path, bot_env: dict[str, str]
+) -> Iterator[BotProcess]:
+    """The real bot.py against the fake Bot API, stopped after the test."""
+    process = BotProcess(server, database_url, tmp_path / "bot.log", extra_env=bot_env)
     process.start()
     yield process
     process.stop()

@@ -3,9 +3,7 @@ list moves, the drive is cancelled; every notice goes out through the outbox sen
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,19 +15,9 @@ ADMIN, LEADER = 900, 700
 
 
 @pytest.fixture
-def server() -> Iterator[FakeBotApi]:
-    with FakeBotApi() as fake:
-        yield fake
-
-
-@pytest.fixture
-def bot(server: FakeBotApi, database_url: str, tmp_path: Path) -> Iterator[BotProcess]:
-    # Quiet hours off (start = end), so that the test does not depend on the time of day.
-    env = {"ADMIN_TELEGRAM_IDS": str(ADMIN), "QUIET_HOURS_START": "0", "QUIET_HOURS_END": "0"}
-    process = BotProcess(server, database_url, tmp_path / "bot.log", extra_env=env)
-    process.start()
-    yield process
-    process.stop()
+def bot_env() -> dict[str, str]:
+    """Quiet hours off (start = end), so that the test does not depend on the time of day."""
+    return {"ADMIN_TELEGRAM_IDS": str(ADMIN), "QUIET_HOURS_START": "0", "QUIET_HOURS_END": "0"}
 
 
 def consent_only(chat: Chat, language: str = "English") -> None:

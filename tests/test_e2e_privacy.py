@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,18 +15,9 @@ GROUP = {"id": GROUP_ID, "type": "supergroup", "title": "CLB Hiến máu Hà Đ�
 
 
 @pytest.fixture
-def server() -> Iterator[FakeBotApi]:
-    with FakeBotApi() as fake:
-        yield fake
-
-
-@pytest.fixture
-def bot(server: FakeBotApi, database_url: str, tmp_path: Path) -> Iterator[BotProcess]:
-    # DEBUG: the most talkative level must still keep personal data out of the log.
-    process = BotProcess(server, database_url, tmp_path / "bot.log", {"LOG_LEVEL": "DEBUG"})
-    process.start()
-    yield process
-    process.stop()
+def bot_env() -> dict[str, str]:
+    """DEBUG: the most talkative level must still keep personal data out of the log."""
+    return {"LOG_LEVEL": "DEBUG"}
 
 
 def in_group(server: FakeBotApi, user: FakeUser, text: str) -> dict[str, Any]:
