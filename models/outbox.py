@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -18,6 +19,26 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime, utcnow
+
+
+class BroadcastStatus(StrEnum):
+    """Where a broadcast is: its rows being written, waiting, going out, finished."""
+
+    EXPANDING = "expanding"  # its recipient rows are being written by the sender, in batches
+    QUEUED = "queued"
+    SENDING = "sending"
+    DONE = "done"
+
+
+class DeliveryStatus(StrEnum):
+    """Where one outbox row is."""
+
+    PENDING = "pending"
+    SENDING = "sending"  # committed before the platform call: in flight
+    SENT = "sent"
+    FAILED = "failed"
+    BLOCKED = "blocked"  # the person stopped the bot or blocked it
+    SUPERSEDED = "superseded"  # an undelivered reply the person no longer needs
 
 
 class Broadcast(SQLModel, table=True):
@@ -39,7 +60,7 @@ class Broadcast(SQLModel, table=True):
     )
     scope: str = Field(default="", max_length=200)
     total: int = 0
-    status: str = Field(default="queued", max_length=16)  # expanding | queued | sending | done
+    status: str = Field(default=BroadcastStatus.QUEUED, max_length=16)
     message_key: str | None = Field(default=None, max_length=64)
     params: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     audience: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
@@ -88,9 +109,7 @@ class OutboxMessage(SQLModel, table=True):
     text: str
     buttons: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     document: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
-    status: str = Field(
-        default="pending", max_length=12
-    )  # pending | sending | sent | failed | blocked
+    status: str = Field(default=DeliveryStatus.PENDING, max_length=12)
     attempts: int = 0
     not_before: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)

@@ -31,6 +31,7 @@ import services.outreach.broadcast  # noqa: F401
 import services.reminders.eligible_again  # noqa: F401
 from models import Broadcast, Donor, OutboxMessage
 from models.database import Database
+from models.outbox import BroadcastStatus, DeliveryStatus
 from models.types import utcnow
 from services.conversation.dialog import Reply
 from services.core.i18n import use_locale
@@ -301,7 +302,7 @@ class OutboxSender:
             await self._record_failure(session, message, exc)
         else:
             self.stats.sent += 1
-            await outbox.set_status(session, [message.id], "sent", sent_at=utcnow())
+            await outbox.set_status(session, [message.id], DeliveryStatus.SENT, sent_at=utcnow())
 
     async def _record_failure(
         self, session: AsyncSession, message: OutboxMessage, exc: Exception
@@ -318,7 +319,7 @@ class OutboxSender:
             await outbox.mark_blocked(session, message, str(exc))
         elif isinstance(exc, Rejected):
             self.stats.failed += 1
-            await outbox.set_status(session, [message.id], "failed", error=str(exc))
+            await outbox.set_status(session, [message.id], DeliveryStatus.FAILED, error=str(exc))
         else:  # Transient, or an unknown error: retried with backoff
             self.stats.transient += 1
             delay = timedelta(seconds=min(300, 2 ** (message.attempts + 1)))
@@ -337,9 +338,9 @@ class OutboxSender:
                 running = [b for b in running if b.progress_chat_id in self.chat_ids]
             updates: list[tuple[Broadcast, outbox.Progress, bool]] = []
             for broadcast in running:
-                was_done = broadcast.status == "done"
+                was_done = broadcast.status == BroadcastStatus.DONE
                 state = await outbox.finish_if_done(session, broadcast)
-                updates.append((broadcast, state, not was_done and broadcast.status == "done"))
+                updates.append((broadcast, state, not was_done and broadcast.status == BroadcastStatus.DONE))
             locales = await self._author_locales(session, [b for b, _, _ in updates])
         for broadcast, state, finished in updates:
             if broadcast.progress_chat_id is None:

@@ -13,6 +13,7 @@ from telegram import Bot
 from handlers.telegram.transport import TelegramTransport
 from models import Broadcast, Donor, Follow, OutboxMessage
 from models.database import Database
+from models.outbox import BroadcastStatus
 from scheduler.sender import OutboxSender, count_by_status
 from services.drives.announcement import ANNOUNCEMENT
 from services.outreach import fanout, notify, outbox
@@ -120,7 +121,7 @@ async def test_the_author_transaction_writes_one_row_and_the_count(db: Database)
     async with db.session() as session:
         broadcast = await session.get(Broadcast, broadcast_id)
         assert broadcast is not None
-        assert broadcast.total == 25 and broadcast.status == fanout.EXPANDING
+        assert broadcast.total == 25 and broadcast.status == BroadcastStatus.EXPANDING
         assert broadcast.audience == {
             "kind": FOLLOWERS,
             "params": {"province": HANOI, "wards": [HA_DONG]},

@@ -16,13 +16,13 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Broadcast, OutboxMessage
+from models.outbox import BroadcastStatus, DeliveryStatus
 from models.types import utcnow
 from services.conversation.dialog import Reply
 from services.outreach import messages
 from services.outreach.audiences import Audience, count, page
 from services.outreach.messages import Message
 
-EXPANDING = "expanding"
 BATCH = 1000  # recipient rows written per transaction
 
 
@@ -41,9 +41,9 @@ async def queue_broadcast(
     broadcast.expanded_through = 0
     broadcast.total = total
     if total:
-        broadcast.status = EXPANDING
+        broadcast.status = BroadcastStatus.EXPANDING
     else:
-        broadcast.status, broadcast.finished_at = "done", utcnow()
+        broadcast.status, broadcast.finished_at = BroadcastStatus.DONE, utcnow()
     session.add(broadcast)
     await session.flush()
     return total
@@ -52,7 +52,7 @@ async def queue_broadcast(
 async def expanding(session: AsyncSession) -> list[int]:
     """The broadcasts whose rows are still being written, oldest first."""
     result = await session.exec(
-        select(Broadcast.id).where(col(Broadcast.status) == EXPANDING).order_by(col(Broadcast.id))
+        select(Broadcast.id).where(col(Broadcast.status) == BroadcastStatus.EXPANDING).order_by(col(Broadcast.id))
     )
     return [i for i in result.all() if i is not None]
 
@@ -62,7 +62,7 @@ async def expand_batch(session: AsyncSession, broadcast_id: int, limit: int = BA
     sender holds it). The last batch sets the total to the rows written and hands it over."""
     postgres = session.get_bind().dialect.name == "postgresql"
     statement = select(Broadcast).where(
-        col(Broadcast.id) == broadcast_id, col(Broadcast.status) == EXPANDING
+        col(Broadcast.id) == broadcast_id, col(Broadcast.status) == BroadcastStatus.EXPANDING
     )
     if postgres:
         statement = statement.with_for_update(skip_locked=True)
@@ -90,7 +90,7 @@ async def expand_batch(session: AsyncSession, broadcast_id: int, limit: int = BA
                 "text": reply.text,
                 "buttons": messages.button_rows(reply),
                 "document": None,  # worded again when sent, file included
-                "status": "pending",
+                "status": DeliveryStatus.PENDING,
                 "attempts": 0,
                 "not_before": broadcast.not_before or utcnow(),
             }
@@ -103,7 +103,7 @@ async def expand_batch(session: AsyncSession, broadcast_id: int, limit: int = BA
     if len(people) < limit:
         written = select(func.count()).where(col(OutboxMessage.broadcast_id) == broadcast_id)
         broadcast.total = int((await session.exec(written)).one())
-        broadcast.status = "queued" if broadcast.total else "done"
+        broadcast.status = BroadcastStatus.QUEUED if broadcast.total else BroadcastStatus.DONE
         if not broadcast.total:
             broadcast.finished_at = utcnow()
     elif people[-1].id is not None:

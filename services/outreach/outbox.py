@@ -21,6 +21,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Broadcast, Donor, OutboxMessage
+from models.outbox import BroadcastStatus, DeliveryStatus
 from models.types import utcnow
 from services.conversation.dialog import Document
 
@@ -154,7 +155,7 @@ async def enqueue(
                 "message_key": r.message_key,
                 "params": r.params,
                 "locale": r.locale,
-                "status": "pending",
+                "status": DeliveryStatus.PENDING,
                 "attempts": 0,
                 "not_before": not_before,
             }
@@ -164,7 +165,7 @@ async def enqueue(
         await session.exec(insert(OutboxMessage), params=rows[start : start + 2000])
     broadcast.total += len(rows)
     if not rows:
-        broadcast.status = "done"
+        broadcast.status = BroadcastStatus.DONE
         broadcast.finished_at = utcnow()
     session.add(broadcast)
     await session.flush()
@@ -178,8 +179,8 @@ async def recover_in_flight(session: AsyncSession) -> int:
     """
     result = await session.exec(
         update(OutboxMessage)
-        .where(col(OutboxMessage.status) == "sending")
-        .values(status="pending", error="in flight at a restart")
+        .where(col(OutboxMessage.status) == DeliveryStatus.SENDING)
+        .values(status=DeliveryStatus.PENDING, error="in flight at a restart")
     )
     return int(getattr(result, "rowcount", 0) or 0)
 
@@ -197,7 +198,7 @@ async def due(
     With `chat_ids`, only those chats' messages: a console delivers to its own person only.
     With `channels`, only the channels a sender has a transport for."""
     statement = select(OutboxMessage).where(
-        col(OutboxMessage.status) == "pending", col(OutboxMessage.not_before) <= now
+        col(OutboxMessage.status) == DeliveryStatus.PENDING, col(OutboxMessage.not_before) <= now
     )
     if channels is not None:
         statement = statement.where(col(OutboxMessage.channel).in_(list(channels)))
@@ -221,15 +222,15 @@ async def claim(session: AsyncSession, message_id: int) -> bool:
     if bind.dialect.name == "postgresql":
         free = (
             select(OutboxMessage.id)
-            .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.status) == "pending")
+            .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.status) == DeliveryStatus.PENDING)
             .with_for_update(skip_locked=True)
             .scalar_subquery()
         )
         target = col(OutboxMessage.id) == free
     result = await session.exec(
         update(OutboxMessage)
-        .where(target, col(OutboxMessage.status) == "pending")
-        .values(status="sending")
+        .where(target, col(OutboxMessage.status) == DeliveryStatus.PENDING)
+        .values(status=DeliveryStatus.SENDING)
     )
     return int(getattr(result, "rowcount", 0) or 0) == 1
 
@@ -252,15 +253,15 @@ async def cancel_pending_for(session: AsyncSession, donor_id: int) -> None:
     """The person sent /stop: what is still queued for them is not sent."""
     await session.exec(
         update(OutboxMessage)
-        .where(col(OutboxMessage.donor_id) == donor_id, col(OutboxMessage.status) == "pending")
-        .values(status="blocked", error="recipient stopped")
+        .where(col(OutboxMessage.donor_id) == donor_id, col(OutboxMessage.status) == DeliveryStatus.PENDING)
+        .values(status=DeliveryStatus.BLOCKED, error="recipient stopped")
     )
 
 
 async def next_due_at(session: AsyncSession) -> datetime | None:
     """When the earliest pending message becomes due, if any."""
     result = await session.exec(
-        select(func.min(OutboxMessage.not_before)).where(col(OutboxMessage.status) == "pending")
+        select(func.min(OutboxMessage.not_before)).where(col(OutboxMessage.status) == DeliveryStatus.PENDING)
     )
     return result.one()
 
@@ -295,14 +296,14 @@ async def retry_later(
         await session.exec(
             update(OutboxMessage)
             .where(col(OutboxMessage.id) == message.id)
-            .values(status="failed", attempts=attempts, error=error[:200])
+            .values(status=DeliveryStatus.FAILED, attempts=attempts, error=error[:200])
         )
         return False
     await session.exec(
         update(OutboxMessage)
         .where(col(OutboxMessage.id) == message.id)
         .values(
-            status="pending",
+            status=DeliveryStatus.PENDING,
             attempts=attempts,
             error=error[:200],
             not_before=utcnow() + delay,
@@ -313,7 +314,7 @@ async def retry_later(
 
 async def mark_blocked(session: AsyncSession, message: OutboxMessage, error: str) -> None:
     """The person blocked the bot or left: stop messaging them until they send /start."""
-    await set_status(session, [message.id or 0], "blocked", error=error)
+    await set_status(session, [message.id or 0], DeliveryStatus.BLOCKED, error=error)
     if message.donor_id is not None:
         await session.exec(
             update(Donor)
@@ -325,9 +326,9 @@ async def mark_blocked(session: AsyncSession, message: OutboxMessage, error: str
             update(OutboxMessage)
             .where(
                 col(OutboxMessage.donor_id) == message.donor_id,
-                col(OutboxMessage.status) == "pending",
+                col(OutboxMessage.status) == DeliveryStatus.PENDING,
             )
-            .values(status="blocked", error="recipient stopped")
+            .values(status=DeliveryStatus.BLOCKED, error="recipient stopped")
         )
 
 
@@ -342,10 +343,10 @@ async def progress(session: AsyncSession, broadcast_id: int) -> Progress:
     total = sum(counts.values())
     return Progress(
         total=total,
-        sent=counts.get("sent", 0),
-        failed=counts.get("failed", 0),
-        blocked=counts.get("blocked", 0),
-        pending=counts.get("pending", 0) + counts.get("sending", 0),
+        sent=counts.get(DeliveryStatus.SENT, 0),
+        failed=counts.get(DeliveryStatus.FAILED, 0),
+        blocked=counts.get(DeliveryStatus.BLOCKED, 0),
+        pending=counts.get(DeliveryStatus.PENDING, 0) + counts.get(DeliveryStatus.SENDING, 0),
     )
 
 
@@ -366,7 +367,7 @@ async def broadcasts_in_progress(
     """Broadcasts not yet finished, except those held back whole (quiet hours): their author
     hears nothing until the first message is due, rather than a "0 sent" that does not move."""
     running = list(
-        (await session.exec(select(Broadcast).where(col(Broadcast.status) != "done"))).all()
+        (await session.exec(select(Broadcast).where(col(Broadcast.status) != BroadcastStatus.DONE))).all()
     )
     if not running:
         return []
@@ -376,7 +377,7 @@ async def broadcasts_in_progress(
         .group_by(col(OutboxMessage.broadcast_id))
         .having(
             func.min(OutboxMessage.not_before) > (now or utcnow()),
-            func.sum(case((col(OutboxMessage.status) != "pending", 1), else_=0)) == 0,
+            func.sum(case((col(OutboxMessage.status) != DeliveryStatus.PENDING, 1), else_=0)) == 0,
         )
     )
     waiting = set(held.all())
@@ -386,7 +387,7 @@ async def broadcasts_in_progress(
         b
         for b in running
         if b.id not in waiting
-        and not (b.status == "expanding" and b.not_before is not None and b.not_before > now)
+        and not (b.status == BroadcastStatus.EXPANDING and b.not_before is not None and b.not_before > now)
     ]
 
 
@@ -394,15 +395,15 @@ async def finish_if_done(session: AsyncSession, broadcast: Broadcast) -> Progres
     """Update a broadcast's status from its messages; returns its progress."""
     assert broadcast.id is not None
     state = await progress(session, broadcast.id)
-    if broadcast.status == "expanding":  # the rows not written yet are pending too
+    if broadcast.status == BroadcastStatus.EXPANDING:  # the rows not written yet are pending too
         missing = max(0, broadcast.total - state.total)
         return dataclasses.replace(
             state, total=state.total + missing, pending=state.pending + missing
         )
-    if state.pending == 0 and broadcast.status != "done":
-        broadcast.status = "done"
+    if state.pending == 0 and broadcast.status != BroadcastStatus.DONE:
+        broadcast.status = BroadcastStatus.DONE
         broadcast.finished_at = utcnow()
-    elif state.done > 0 and broadcast.status == "queued":
-        broadcast.status = "sending"
+    elif state.done > 0 and broadcast.status == BroadcastStatus.QUEUED:
+        broadcast.status = BroadcastStatus.SENDING
     session.add(broadcast)
     return state

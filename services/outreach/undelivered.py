@@ -15,13 +15,13 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import OutboxMessage
+from models.outbox import DeliveryStatus
 from models.types import utcnow
 from services.conversation.dialog import Reply
 from services.outreach.outbox import document_payload
 
 # Rows that have not reached the person ("sending" is in flight: it may still arrive).
-NOT_DELIVERED = ("pending", "failed")
-SUPERSEDED = "superseded"
+NOT_DELIVERED = (DeliveryStatus.PENDING, DeliveryStatus.FAILED)
 
 
 async def queue(
@@ -37,7 +37,7 @@ async def queue(
             "text": reply.text,
             "buttons": [[{"label": b.label, "data": b.data} for b in row] for row in reply.buttons],
             "document": document_payload(reply.document) if reply.document else None,
-            "status": "pending",
+            "status": DeliveryStatus.PENDING,
             "attempts": 0,
             "not_before": now,
         }
@@ -68,5 +68,5 @@ async def drop_unseen(session: AsyncSession, donor_id: int) -> None:
     await session.exec(
         update(OutboxMessage)
         .where(*_undelivered(donor_id))
-        .values(status=SUPERSEDED, error="asked again in the chat")
+        .values(status=DeliveryStatus.SUPERSEDED, error="asked again in the chat")
     )

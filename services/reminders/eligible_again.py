@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Broadcast, Donor, OutboxMessage
+from models.outbox import BroadcastStatus, DeliveryStatus
 from services.conversation.dialog import Reply
 from services.conversation.flow import Turn
 from services.conversation.menus import MenuItem, OpenMenu
@@ -59,10 +60,10 @@ async def cancel_pending(session: AsyncSession, donor_id: int) -> None:
         update(OutboxMessage)
         .where(
             col(OutboxMessage.donor_id) == donor_id,
-            col(OutboxMessage.status) == "pending",
+            col(OutboxMessage.status) == DeliveryStatus.PENDING,
             col(OutboxMessage.broadcast_id).in_(reminders),
         )
-        .values(status="failed", error="replaced by a newer reminder")
+        .values(status=DeliveryStatus.FAILED, error="replaced by a newer reminder")
     )
 
 
@@ -99,14 +100,14 @@ async def schedule(
     ).first()
     if existing is None:
         await outbox.enqueue(session, broadcast, [recipient], due_at(day, tz))
-    elif existing.status != "sent":  # asked again for the same day: the same row, pending again
+    elif existing.status != DeliveryStatus.SENT:  # asked again for the same day: the same row, pending again
         existing.text, existing.buttons = recipient.text, recipient.buttons
         existing.message_key, existing.params = recipient.message_key, recipient.params
         existing.locale, existing.document = recipient.locale, None
-        existing.status, existing.error, existing.attempts = "pending", None, 0
+        existing.status, existing.error, existing.attempts = DeliveryStatus.PENDING, None, 0
         existing.not_before = due_at(day, tz)
         session.add(existing)
-    broadcast.status, broadcast.finished_at = "queued", None
+    broadcast.status, broadcast.finished_at = BroadcastStatus.QUEUED, None
     session.add(broadcast)
 
 
@@ -117,7 +118,7 @@ async def pending_for(session: AsyncSession, donor_id: int) -> list[OutboxMessag
         .join(Broadcast, col(Broadcast.id) == col(OutboxMessage.broadcast_id))
         .where(
             col(OutboxMessage.donor_id) == donor_id,
-            col(OutboxMessage.status) == "pending",
+            col(OutboxMessage.status) == DeliveryStatus.PENDING,
             col(Broadcast.kind) == REMINDER,
         )
     )
