@@ -36,8 +36,17 @@ class Turn:
         """The person's roles, loaded on first use and kept for the rest of the turn."""
         if self._actor is None:
             if self.load_actor is None:  # a turn built without roles: a citizen
-                return Actor(self.sender.channel, self.sender.external_id)
-            self._actor = await self.load_actor()
+                self._actor = Actor(self.sender.channel, self.sender.external_id)
+            else:
+                self._actor = await self.load_actor()
+        return self._actor
+
+    @property
+    def loaded_actor(self) -> Actor:
+        """The roles `actor()` loaded earlier in this turn (for code that cannot wait, such as a
+        step's prompt; the flow loads them when the turn reaches it)."""
+        if self._actor is None:
+            raise RuntimeError("Turn.actor() was not awaited before Turn.loaded_actor")
         return self._actor
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from enum import StrEnum
 
 from services.conversation.buttons import ButtonData
 
@@ -58,3 +59,23 @@ class ManageDrive(ButtonData, kind="md"):
     action: str
     drive_id: int = 0
     field: str = ""
+
+
+class DraftAction(StrEnum):
+    """What a /newdrive button does."""
+
+    CAMPAIGN = "campaign"  # first: the campaign's code, or "other"
+    SKIP = "skip"  # no map pin
+    WARD = "ward"  # first: the province, second: the ward (tick or untick)
+    WARDS_DONE = "wards_done"
+    PUBLISH = "publish"
+    DROP = "drop"
+
+
+@dataclasses.dataclass(frozen=True)
+class DraftDrive(ButtonData, kind="nd"):
+    """A button of /newdrive while the drive is being described."""
+
+    action: DraftAction
+    first: str = ""
+    second: str = ""

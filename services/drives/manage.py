@@ -11,7 +11,8 @@ from models.conversation import FlowName
 from models.drives import DriveStatus, SignupStatus
 from models.types import utcnow
 from services.conversation.dialog import Reply
-from services.conversation.flow import Flow, Turn
+from services.conversation.flow import Turn
+from services.conversation.steps import Accept, Draft, Move, Read, Step, StepFlow, done, retry
 from services.core.i18n import _, ngettext
 from services.core.validation import InputError
 from services.drives import drive_store
@@ -32,18 +33,29 @@ FIELDS = ("day", "hours", "venue", "address", "collector", "target", "capacity")
 OVERVIEW_LIMIT = 20  # drives listed by /mydrives
 
 
-class ManageDriveFlow(Flow):
-    """Pick a drive, pick a field, type the new value; or cancel the drive."""
+class EditDraft(Draft):
+    """The drive whose field is being changed (the open step is the field)."""
+
+    drive: int = 0
+
+
+class ManageDriveFlow(StepFlow[EditDraft]):
+    """Pick a drive, pick a field, type the new value; or cancel the drive.
+
+    The buttons work outside the flow (services/chat.py routes ManageDrive here); the flow is one
+    step per field, each a free text (a venue may hold a question mark), saved at once."""
 
     name = FlowName.EDIT_DRIVE
-    prefixes = ("md",)
-
-    def takes_free_text(self, step: str) -> bool:
-        """A leader's texts (venue, notice, …) may hold a question mark: they are answers."""
-        return True
+    draft = EditDraft
 
     def __init__(self, tz: ZoneInfo) -> None:
         self.tz = tz
+        super().__init__(
+            *(
+                Step(field, self._ask_field, text=_read_value, save=self._save, free_text=True)
+                for field in FIELDS
+            )
+        )
 
     async def overview(self, t: Turn) -> list[Reply]:
         """The upcoming drives the person may change."""
@@ -103,8 +115,7 @@ class ManageDriveFlow(Flow):
             rows = [[ManageDrive("field", drive_id, f).button(labels[f])] for f in FIELDS]
             return [Reply(_("What do you want to change?"), rows)]
         if action == "field" and button.field in FIELDS:
-            await t.goto(FlowName.EDIT_DRIVE, button.field, {"drive": drive_id})
-            return [self._question(button.field)]
+            return await self.start(t, button.field, EditDraft(drive=drive_id), history=[])
         if action == "cancel":
             buttons = [
                 [
@@ -145,19 +156,28 @@ class ManageDriveFlow(Flow):
         }
         return Reply(questions[field])
 
-    async def prompt(self, t: Turn) -> list[Reply]:
-        """Ask again."""
+    def _ask_field(self, t: Turn, draft: EditDraft) -> list[Reply]:
+        """The open field's question."""
         assert t.state is not None
         return [self._question(t.state.step)]
 
-    async def on_text(self, t: Turn, text: str) -> list[Reply]:
+    def resumed_history(self, t: Turn, draft: EditDraft, step: str) -> list[str]:
+        """A change is one question: nothing before it."""
+        return []
+
+    async def before_first(self, t: Turn, draft: EditDraft) -> list[Reply]:
+        """/back leaves the change."""
+        await t.close()
+        return [Reply(_("Nothing changed."))]
+
+    async def _save(self, t: Turn, draft: EditDraft, text: str) -> Move:
         """Check the new value, save it, tell everyone signed up."""
         assert t.state is not None
         field = t.state.step
-        drive, wards, actor = await self._allowed_drive(t, int(t.data.get("drive", 0)))
+        drive, wards, actor = await self._allowed_drive(t, draft.drive)
         if drive is None or actor is None:
             await t.close()
-            return [refuse(access.Action.EDIT_DRIVE)]
+            return done(refuse(access.Action.EDIT_DRIVE))
         try:
             changes = self._parse(field, text, drive, t.today)
             if field == "capacity":
@@ -173,7 +193,7 @@ class ManageDriveFlow(Flow):
                         ).format(n=confirmed)
                     )
         except InputError as error:
-            return [Reply(str(error)), self._question(field)]
+            return retry(str(error))
         before = drive_snapshot(drive)
         for name, value in changes.items():
             setattr(drive, name, value)
@@ -207,7 +227,7 @@ class ManageDriveFlow(Flow):
         saved = ngettext(
             "Saved. {n} person signed up was told.", "Saved. {n} people signed up were told.", told
         ).format(n=told)
-        return [Reply(saved)]
+        return done(Reply(saved))
 
     def _parse(self, field: str, text: str, drive: Drive, today: date) -> dict[str, Any]:
         """The new value(s) for a field."""
@@ -298,15 +318,15 @@ class ManageDriveFlow(Flow):
         )
         return broadcast.total
 
-    async def on_back(self, t: Turn) -> list[Reply]:
-        """Leave the change."""
-        await t.close()
-        return [Reply(_("Nothing changed."))]
-
     async def on_cancel(self, t: Turn) -> str:
         """Leave the change."""
         await t.close()
         return _("Nothing changed.")
+
+
+def _read_value(t: Turn, draft: EditDraft, text: str) -> Read:
+    """Any typed value goes to the save, which checks it against the drive."""
+    return Accept(text)
 
 
 def _cancelled_intro() -> str:

@@ -13,7 +13,7 @@ from models import Drive
 from models.drives import Campaign, DriveStatus, SignupStatus
 from services.conversation.dialog import Button, Document, Reply, Venue
 from services.core.i18n import _, get_locale, ngettext
-from services.drives.buttons import CancelSignup, JoinWaitlist, SignUp
+from services.drives.buttons import CancelSignup, DraftAction, DraftDrive, JoinWaitlist, SignUp
 from services.drives.drive_store import ics_file
 from services.knowledge.wards import get_ward
 
@@ -35,8 +35,10 @@ def campaign_label(code: str) -> str:
 
 def campaign_buttons() -> list[list[Button]]:
     """The national campaigns, and "another name"."""
-    rows = [[Button(campaign_label(code), f"nd:campaign:{code}")] for code in Campaign]
-    rows.append([Button(_("Another name…"), "nd:campaign:other")])
+    rows = [
+        [DraftDrive(DraftAction.CAMPAIGN, code).button(campaign_label(code))] for code in Campaign
+    ]
+    rows.append([DraftDrive(DraftAction.CAMPAIGN, "other").button(_("Another name…"))])
     return rows
 
 
