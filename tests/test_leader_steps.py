@@ -88,3 +88,54 @@ async def test_a_change_of_a_drive_is_one_question_and_back_leaves_it(
     assert await open_step(db, 733) == "capacity" and "seats" in texts(out).lower()
     out = await leader.say("40")
     assert "Saved" in texts(out) and await open_step(db, 733) is None
+
+
+async def test_an_urgent_call_goes_back_step_by_step_and_regroups_straight_to_the_preview(
+    service: ChatService, db: Database
+) -> None:
+    leader = await a_leader(service, db, 734)
+    await leader.say("/urgent")
+    await leader.tap("bc:ward:01:09556")
+    await leader.tap("bc:wards_done")
+    await leader.tap("bc:group:O-")
+    await leader.tap("bc:groups_done")
+    await leader.say("2 đơn vị cho ca mổ")
+    await leader.tap("bc:skip")
+    assert await open_step(db, 734) == "until"
+    out = await leader.say("/back")
+    assert await open_step(db, 734) == "place" and "bc:skip" in buttons(out)
+    await leader.tap("bc:skip")
+    out = await leader.say("trước 18:00")
+    assert await open_step(db, 734) == "preview" and "2 đơn vị cho ca mổ" in texts(out)
+    await leader.tap("bc:regroup")
+    assert await open_step(db, 734) == "group"
+    await leader.tap("bc:group:O+")
+    out = await leader.tap("bc:groups_done")
+    assert await open_step(db, 734) == "preview"
+    assert "O+, O-" in texts(out) and "2 đơn vị cho ca mổ" in texts(out)
+    out = await leader.say("/back")
+    assert await open_step(db, 734) == "group"
+    await leader.say("/back")
+    assert await open_step(db, 734) == "wards"
+    out = await leader.say("/back")
+    assert "first question" in texts(out)
+
+
+async def test_a_notice_written_before_steps_loads_at_its_preview(
+    service: ChatService, db: Database
+) -> None:
+    leader = await a_leader(service, db, 735)
+    await leader.say("/broadcast")
+    async with db.session() as session:  # a row as the flow wrote it before histories were kept
+        donor = (await session.exec(select(Donor).where(Donor.external_id == "735"))).one()
+        state = await session.get(ConversationState, donor.id)
+        assert state is not None
+        state.step = "preview"
+        state.data = {"wards": ["09556"], "province": "01", "text": "Họp câu lạc bộ tối thứ Sáu"}
+        session.add(state)
+    out = await leader.say("/back")
+    assert await open_step(db, 735) == "text" and "notice" in texts(out).lower()
+    out = await leader.say("Họp câu lạc bộ tối thứ Bảy")
+    assert "Họp câu lạc bộ tối thứ Bảy" in texts(out) and "bc:drop" in buttons(out)
+    out = await leader.tap("bc:drop")
+    assert "Nothing was sent" in texts(out) and await open_step(db, 735) is None

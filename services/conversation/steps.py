@@ -30,6 +30,7 @@ before its own.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -76,7 +77,8 @@ class Accept:
 
 
 Read = Move | Accept
-Ask = Callable[[Turn, D], list[Reply]]
+# A prompt may wait (a preview that counts its recipients in the database).
+Ask = Callable[[Turn, D], list[Reply] | Awaitable[list[Reply]]]
 Save = Callable[[Turn, D, Any], Awaitable[Move]]
 
 
@@ -167,7 +169,8 @@ class StepFlow(Flow, Generic[D]):
 
     async def before_first(self, t: Turn, draft: D) -> list[Reply]:
         """/back at the first step."""
-        return [Reply(_("This is the first question.")), *self.ask(t, draft, self._open(t).name)]
+        first = await self.ask(t, draft, self._open(t).name)
+        return [Reply(_("This is the first question.")), *first]
 
     def resumed_history(self, t: Turn, draft: D, step: str) -> list[str]:
         """The history of a row written before histories were kept: the path before its step."""
@@ -200,11 +203,12 @@ class StepFlow(Flow, Generic[D]):
         """Open the flow at `step` (the history defaults to the path before it) and ask it."""
         trail = self.resumed_history(t, draft, step) if history is None else history
         await self._write(t, step, draft, trail)
-        return self.ask(t, draft, step)
+        return await self.ask(t, draft, step)
 
-    def ask(self, t: Turn, draft: D, step: str) -> list[Reply]:
+    async def ask(self, t: Turn, draft: D, step: str) -> list[Reply]:
         """The question of a step."""
-        return self.steps[step].prompt(t, draft)
+        question = self.steps[step].prompt(t, draft)
+        return await question if inspect.isawaitable(question) else question
 
     async def _write(self, t: Turn, step: str, draft: D, history: list[str]) -> None:
         data = draft.model_dump(mode="json", exclude_none=True)
@@ -224,7 +228,7 @@ class StepFlow(Flow, Generic[D]):
 
     async def prompt(self, t: Turn) -> list[Reply]:
         """Ask the open step again."""
-        return self.ask(t, self.load(t), self._open(t).name)
+        return await self.ask(t, self.load(t), self._open(t).name)
 
     async def on_text(self, t: Turn, text: str) -> list[Reply]:
         """A typed answer; at a step of buttons only, say so and ask again."""
@@ -266,7 +270,7 @@ class StepFlow(Flow, Generic[D]):
             return await self.before_first(t, draft)
         self._forget(draft, step)
         await self._write(t, target, draft, history)
-        return self.ask(t, draft, target)
+        return await self.ask(t, draft, target)
 
     # ------------------------------------------------------------ moving
 
@@ -292,7 +296,7 @@ class StepFlow(Flow, Generic[D]):
             elif move.remember and leaving != entering:
                 history.append(leaving)
         await self._write(t, target, draft, history)
-        return [*move.say, *(self.ask(t, draft, target) if move.ask else [])]
+        return [*move.say, *(await self.ask(t, draft, target) if move.ask else [])]
 
     def following(self, t: Turn, draft: D, step: str) -> str:
         """The step after `step` on the person's path (answers given so far may change it)."""

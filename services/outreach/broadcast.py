@@ -1,19 +1,41 @@
 """/broadcast and /urgent: a leader writes to the donors of their wards, sees the number of
 recipients and when it will go out, confirms; the outbox delivers (urgent calls ignore quiet
-hours, and carry an "I can come" button whose answers reach the leader)."""
+hours, and carry an "I can come" button whose answers reach the leader).
+
+Both run on steps (services/conversation/steps.py): wards → (blood groups, where, when: urgent
+calls only) → text → preview. The preview counts the recipients in the database, so its prompt
+waits; the message is queued as a declared kind and worded when sent, in each donor's language.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import date, datetime, time
-from functools import cache
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import Field
+
 from models import Donor
 from models.types import utcnow
+from services.conversation.buttons import ButtonData
 from services.conversation.dialog import Button, Reply
-from services.conversation.flow import Flow, Turn
+from services.conversation.flow import Turn
+from services.conversation.steps import (
+    Accept,
+    Draft,
+    Move,
+    Read,
+    Step,
+    StepFlow,
+    done,
+    go,
+    keep,
+    retry,
+    stay,
+)
 from services.core.i18n import _, ngettext
 from services.core.labels import BLOOD_GROUPS
 from services.core.text import TELEGRAM_LIMIT, clean_input, utf16_length, visible
@@ -42,14 +64,67 @@ NEIGHBOURS = 6  # widening adds at most this many wards…
 NEIGHBOUR_FACTOR = 1.8  # …within this many times a chosen ward's nearest-neighbour distance
 NEIGHBOUR_MIN_KM = 3.0
 
-# Free-form answers (a "?" in them is part of the message, not a question to the bot).
-FREE_TEXT_STEPS = frozenset({"text", "place", "until"})
+URGENT_ONLY = ("group", "place", "until")  # the steps a notice goes without
 
 
-class BroadcastFlow(Flow):
+class ComposeAction(StrEnum):
+    """What a button of /broadcast or /urgent does."""
+
+    WARD = "ward"  # first: the province, second: the ward (tick or untick)
+    PROVINCE = "province"  # first: the province (every ward of it; staff)
+    WARDS_DONE = "wards_done"
+    GROUP = "group"  # first: the blood group (tick or untick)
+    GROUPS_DONE = "groups_done"
+    SKIP = "skip"  # no place, or no time
+    WIDEN = "widen"  # add the neighbouring wards
+    REGROUP = "regroup"  # back to the blood groups
+    SEND = "send"
+    DROP = "drop"
+
+
+@dataclasses.dataclass(frozen=True)
+class Compose(ButtonData, kind="bc"):
+    """A button of /broadcast or /urgent while the message is being written."""
+
+    action: ComposeAction
+    first: str = ""
+    second: str = ""
+
+
+class BroadcastDraft(Draft):
+    """The message being written and where it goes (the keys of the JSON rows of old)."""
+
+    wards: list[str] = Field(default_factory=list)
+    province: str | None = None
+    whole_province: bool = False
+    groups: list[str] = Field(default_factory=list)
+    group: str | None = None  # an older open flow kept one blood group
+    text: str | None = None
+    place: str | None = None
+    until: str | None = None
+
+    @property
+    def blood_groups(self) -> list[str]:
+        """The blood groups asked for."""
+        if self.groups:
+            return list(self.groups)
+        return [self.group] if self.group else []
+
+    @property
+    def addressed(self) -> bool:
+        """Some wards, or a whole province, are chosen."""
+        return bool(self.wards) or self.whole_province
+
+
+def _use_the_buttons() -> str:
+    """Said to a typed text at a step of buttons."""
+    return _("Please use the buttons above.")
+
+
+class BroadcastFlow(StepFlow[BroadcastDraft]):
     """Wards → (blood groups, for urgent calls) → text → (where, when) → preview → send."""
 
-    prefixes = ("bc",)
+    draft = BroadcastDraft
 
     def __init__(
         self,
@@ -65,252 +140,158 @@ class BroadcastFlow(Flow):
         self.may_give_now = may_give_now
         self.action = access.Action.URGENT if self.urgent else access.Action.BROADCAST
         self.clock: Callable[[], datetime] = utcnow  # tests set the hour
-        self.order = (
-            ["wards", "group", "text", "place", "until", "preview"]
-            if self.urgent
-            else ["wards", "text", "preview"]
+        taps = (Compose,)
+        limit = URGENT_TEXT_LIMIT if self.urgent else NOTICE_LIMIT
+        super().__init__(
+            Step(
+                "wards",
+                self._ask_wards,
+                taps=taps,
+                tap=_read_wards,
+                save=self._save_wards,
+                use_buttons=_use_the_buttons,
+            ),
+            Step(
+                "group",
+                _ask_groups,
+                taps=taps,
+                tap=_read_groups,
+                save=_save_groups,
+                use_buttons=_use_the_buttons,
+            ),
+            Step(
+                "text",
+                self._ask_text,
+                text=_typed(limit, one_line=False),
+                save=keep("text"),
+                free_text=True,
+            ),
+            Step(
+                "place",
+                _ask_place,
+                text=_typed(PLACE_LIMIT),
+                taps=taps,
+                tap=_read_skip,
+                save=keep("place"),
+                free_text=True,
+            ),
+            Step(
+                "until",
+                _ask_until,
+                text=_typed(UNTIL_LIMIT),
+                taps=taps,
+                tap=_read_skip,
+                save=keep("until"),
+                free_text=True,
+            ),
+            Step(
+                "preview",
+                self._ask_preview,
+                taps=taps,
+                tap=self._read_preview,
+                save=self._save_preview,
+                use_buttons=_use_the_buttons,
+            ),
         )
 
-    def takes_free_text(self, step: str) -> bool:
-        """The steps whose text is a message written by the leader (notice, where, when)."""
-        return step in FREE_TEXT_STEPS
+    def path(self, t: Turn, draft: BroadcastDraft) -> list[str]:
+        """A notice has no blood groups, place or time."""
+        steps = super().path(t, draft)
+        return steps if self.urgent else [s for s in steps if s not in URGENT_ONLY]
 
     async def begin(self, t: Turn) -> list[Reply]:
         """Start, if the person leads a club or is staff/admin."""
         actor = await t.actor()
         if not actor.is_privileged:
             return [refuse(self.action)]
-        await t.goto(self.name, "wards", {"wards": []})
-        return [self._wards_question({"wards": []}, actor)]
-
-    def _scopes(self, actor: access.Actor) -> list[tuple[str, list[str]]]:
-        """(province, wards) pairs the person may address; staff: whole provinces."""
-        pairs = [(s.province_code, sorted(s.ward_codes)) for s in actor.leader_scopes]
-        return pairs
-
-    def _wards_question(self, data: dict[str, Any], actor: access.Actor) -> Reply:
-        """Tick wards (leaders), or type a ward (staff, admins)."""
-        chosen: list[str] = data.get("wards", [])
-        rows: list[list[Button]] = []
-        for province, codes in self._scopes(actor):
-            if data.get("province") not in (None, province):
-                continue
-            for code in codes:
-                ward = get_ward(province, code)
-                mark = "✅ " if code in chosen else "▫️ "
-                rows.append(
-                    [Button(mark + (ward.name if ward else code), f"bc:ward:{province}:{code}")]
-                )
-        if actor.is_staff and not actor.is_admin:
-            for province in sorted(actor.staff_provinces):
-                label = get_province(province)
-                rows.append(
-                    [
-                        Button(
-                            _("All wards of {province}").format(
-                                province=label.name if label else province
-                            ),
-                            f"bc:province:{province}",
-                        )
-                    ]
-                )
-        if chosen or data.get("whole_province"):
-            rows.append([Button(_("Done ✔"), "bc:wards_done")])
-        if self.urgent:
-            text = _("Urgent call. Which wards should it reach?")
-        else:
-            text = _("Notice to donors. Which wards should it reach?")
-        if chosen and data.get("province"):
-            text += "\n" + _("Chosen: {wards}").format(wards=_wards_line(data))
-        return Reply(text, rows)
-
-    def _groups_question(self, data: dict[str, Any]) -> Reply:
-        """Tick one or several blood groups."""
-        chosen = _groups(data)
-
-        def button(group: str) -> Button:
-            return Button(("✅ " if group in chosen else "") + group, f"bc:group:{group}")
-
-        rows = [[button(g) for g in BLOOD_GROUPS[:4]], [button(g) for g in BLOOD_GROUPS[4:]]]
-        if chosen:
-            rows.append([Button(_("Done ✔"), "bc:groups_done")])
-        text = _("Which blood group is needed? You may tick several.")
-        if chosen:
-            text += "\n" + _("Chosen: {groups}").format(groups=", ".join(chosen))
-        return Reply(text, rows)
-
-    def ask(self, step: str, data: dict[str, Any], actor: access.Actor) -> list[Reply]:
-        """The question for a step."""
-        skip = [[Button(_("Skip ▶"), "bc:skip")]]
-        if step == "wards":
-            return [self._wards_question(data, actor)]
-        if step == "group":
-            return [self._groups_question(data)]
-        if step == "text":
-            if self.urgent:
-                return [Reply(_("What is needed? (e.g. 5 units for a patient in surgery)"))]
-            return [Reply(_("Type the notice to send."))]
-        if step == "place":
-            return [
-                Reply(
-                    _(
-                        "Where should donors come? (e.g. Bệnh viện Việt Đức, 40 Tràng Thi, "
-                        "Hoàn Kiếm) You may skip this."
-                    ),
-                    skip,
-                )
-            ]
-        if step == "until":
-            return [
-                Reply(
-                    _("When should they come? (e.g. today before 18:00) You may skip this."),
-                    skip,
-                )
-            ]
-        return []
-
-    async def prompt(self, t: Turn) -> list[Reply]:
-        """Ask the open step again (the preview is rebuilt)."""
-        assert t.state is not None
-        if t.state.step == "preview":
-            return [await self._preview(t, t.data, await t.actor())]
-        return self.ask(t.state.step, t.data, await t.actor())
-
-    async def on_text(self, t: Turn, text: str) -> list[Reply]:
-        """The message itself, or where and when to come."""
-        assert t.state is not None
-        step = t.state.step
-        actor = await t.actor()
-        if step not in FREE_TEXT_STEPS:
-            return [Reply(_("Please use the buttons above.")), *await self.prompt(t)]
-        limit = {"place": PLACE_LIMIT, "until": UNTIL_LIMIT}.get(
-            step, URGENT_TEXT_LIMIT if self.urgent else NOTICE_LIMIT
-        )
-        try:
-            value = free_text(text, limit, one_line=step != "text")
-        except InputError as error:
-            return [Reply(str(error)), *self.ask(step, t.data, actor)]
-        data = {**t.data, step: value}
-        return await self._next(t, step, data, actor)
-
-    async def _next(
-        self, t: Turn, step: str, data: dict[str, Any], actor: access.Actor
-    ) -> list[Reply]:
-        """On to the step after `step`."""
-        following = self.order[self.order.index(step) + 1]
-        await t.goto(self.name, following, data)
-        if following == "preview":
-            return [await self._preview(t, data, actor)]
-        return self.ask(following, data, actor)
-
-    async def on_choice(self, t: Turn, value: str) -> list[Reply] | None:
-        """Ward ticks, blood groups, skip, widen, send or drop."""
-        assert t.state is not None
-        step, data = t.state.step, dict(t.data)
-        actor = await t.actor()
-        parts = value.split(":")
-        action = parts[1] if len(parts) > 1 else ""
-        if step == "wards" and action == "ward" and len(parts) == 4:
-            province, code = parts[2], parts[3]
-            if not access.allowed(actor, self.action, province, [code]):
-                return [refuse(self.action, province, [code])]
-            chosen = list(data.get("wards", []))
-            if code in chosen:
-                chosen.remove(code)
-            else:
-                chosen.append(code)
-            data.update(wards=chosen, province=province if chosen else None, whole_province=False)
-            await t.goto(self.name, "wards", data)
-            return [self._wards_question(data, actor)]
-        if step in ("wards", "preview") and action == "province" and len(parts) == 3:
-            if not access.allowed(actor, self.action, parts[2], []):
-                return [refuse(self.action, parts[2])]
-            data.update(wards=[], province=parts[2], whole_province=True)
-            if step == "preview":
-                await t.goto(self.name, "preview", data)
-                return [await self._preview(t, data, actor)]
-            return await self._next(t, "wards", data, actor)
-        if (
-            step == "wards"
-            and action == "wards_done"
-            and (data.get("wards") or data.get("whole_province"))
-        ):
-            return await self._next(t, "wards", data, actor)
-        if step == "group" and action == "group" and len(parts) == 3 and parts[2] in BLOOD_GROUPS:
-            chosen = _groups(data)
-            chosen = (
-                [g for g in chosen if g != parts[2]] if parts[2] in chosen else [*chosen, parts[2]]
-            )
-            data.pop("group", None)
-            data["groups"] = [g for g in BLOOD_GROUPS if g in chosen]
-            await t.goto(self.name, "group", data)
-            return [self._groups_question(data)]
-        if step == "group" and action == "groups_done" and _groups(data):
-            if data.get("text"):  # back from the preview to change the groups
-                await t.goto(self.name, "preview", data)
-                return [await self._preview(t, data, actor)]
-            return await self._next(t, "group", data, actor)
-        if step in ("place", "until") and action == "skip":
-            data.pop(step, None)
-            return await self._next(t, step, data, actor)
-        if step == "preview" and action == "widen":
-            wider = self._neighbours(actor, data)
-            if not wider:
-                return [await self._preview(t, data, actor)]
-            data.update(wards=[*data["wards"], *wider])
-            await t.goto(self.name, "preview", data)
-            return [await self._preview(t, data, actor)]
-        if step == "preview" and action == "regroup" and self.urgent:
-            await t.goto(self.name, "group", data)
-            return [self._groups_question(data)]
-        if step == "preview" and action == "send":
-            return await self._send(t, data, actor)
-        if step == "preview" and action == "drop":
-            await t.close()
-            return [Reply(_("Nothing was sent."))]
-        return None
-
-    async def on_back(self, t: Turn) -> list[Reply]:
-        """One step back."""
-        assert t.state is not None
-        index = self.order.index(t.state.step)
-        if index == 0:
-            return [Reply(_("This is the first question.")), *await self.prompt(t)]
-        await t.goto(self.name, self.order[index - 1], t.data)
-        return await self.prompt(t)
+        return await self.start(t, "wards", BroadcastDraft(), history=[])
 
     async def on_cancel(self, t: Turn) -> str:
         """Drop the message."""
         await t.close()
         return _("Nothing was sent.")
 
+    # ------------------------------------------------------------ wards
+
+    async def _ask_wards(self, t: Turn, draft: BroadcastDraft) -> list[Reply]:
+        """Leaders tick their wards; staff may take a whole province."""
+        actor = await t.actor()
+        rows: list[list[Button]] = []
+        for scope in actor.leader_scopes:
+            if draft.province not in (None, scope.province_code):
+                continue
+            for code in sorted(scope.ward_codes):
+                ward = get_ward(scope.province_code, code)
+                mark = "✅ " if code in draft.wards else "▫️ "
+                tick = Compose(ComposeAction.WARD, scope.province_code, code)
+                rows.append([tick.button(mark + (ward.name if ward else code))])
+        if actor.is_staff and not actor.is_admin:
+            for province in sorted(actor.staff_provinces):
+                whole = Compose(ComposeAction.PROVINCE, province)
+                rows.append([whole.button(_all_wards_of(province))])
+        if draft.addressed:
+            rows.append([Compose(ComposeAction.WARDS_DONE).button(_("Done ✔"))])
+        if self.urgent:
+            text = _("Urgent call. Which wards should it reach?")
+        else:
+            text = _("Notice to donors. Which wards should it reach?")
+        if draft.wards and draft.province:
+            text += "\n" + _("Chosen: {wards}").format(wards=wards_line(draft))
+        return [Reply(text, rows)]
+
+    async def _save_wards(self, t: Turn, draft: BroadcastDraft, tapped: Compose) -> Move:
+        """Tick or untick a ward, take a whole province, or go on."""
+        if tapped.action is ComposeAction.WARDS_DONE:
+            return go()
+        actor = await t.actor()
+        province = tapped.first
+        if tapped.action is ComposeAction.PROVINCE:
+            if not access.allowed(actor, self.action, province, []):
+                return stay(refuse(self.action, province))
+            draft.wards, draft.province, draft.whole_province = [], province, True
+            return go()
+        code = tapped.second
+        if not access.allowed(actor, self.action, province, [code]):
+            return stay(refuse(self.action, province, [code]))
+        if code in draft.wards:
+            draft.wards = [ward for ward in draft.wards if ward != code]
+        else:
+            draft.wards = [*draft.wards, code]
+        draft.province = province if draft.wards else None
+        draft.whole_province = False
+        return Move()
+
+    # ------------------------------------------------------------ the text
+
+    def _ask_text(self, t: Turn, draft: BroadcastDraft) -> list[Reply]:
+        if self.urgent:
+            return [Reply(_("What is needed? (e.g. 5 units for a patient in surgery)"))]
+        return [Reply(_("Type the notice to send."))]
+
     # ------------------------------------------------------------ recipients and widening
 
-    async def _followers(self, t: Turn, data: dict[str, Any]) -> list[Donor]:
+    async def _followers(self, t: Turn, draft: BroadcastDraft) -> list[Donor]:
         """Active registered donors following the chosen wards (the whole province's)."""
-        return await follows.followers(t.session, data["province"], data.get("wards") or None)
+        assert draft.province is not None
+        return await follows.followers(t.session, draft.province, draft.wards or None)
 
-    def _reachable(self, donors: list[Donor], data: dict[str, Any], today: date) -> list[Donor]:
+    def _reachable(self, donors: list[Donor], draft: BroadcastDraft, today: date) -> list[Donor]:
         """For urgent calls only the groups asked for, and only who may give now."""
         if not self.urgent:
             return donors
-        groups = _groups(data)
+        groups = draft.blood_groups
         return [d for d in donors if d.blood_group in groups and self.may_give_now(d, today)]
 
-    async def _recipients(self, t: Turn, data: dict[str, Any]) -> list[Donor]:
-        """Who the message would reach."""
-        return self._reachable(await self._followers(t, data), data, t.today)
-
-    def _neighbours(self, actor: access.Actor, data: dict[str, Any]) -> list[str]:
+    def _neighbours(self, actor: access.Actor, draft: BroadcastDraft) -> list[str]:
         """Wards of the same province next to the chosen ones that the person may also
         address, nearest first. "Next to" is read from the ward centres: within a little
         more than the distance to a chosen ward's nearest neighbour (wards in a city are a
         couple of kilometres apart, communes in the hills ten)."""
-        if data.get("whole_province") or not data.get("wards"):
+        if draft.whole_province or not draft.wards or draft.province is None:
             return []
-        province = data["province"]
+        province = draft.province
         everyone = wards(province)
-        chosen = [w for w in everyone if w.code in data["wards"]]
+        chosen = [w for w in everyone if w.code in draft.wards]
         best: dict[str, float] = {}
         for centre in chosen:
             around = sorted(
@@ -324,7 +305,7 @@ class BroadcastFlow(Flow):
             for km, code in around:
                 if km > reach:
                     break
-                if code not in data["wards"]:
+                if code not in draft.wards:
                     best[code] = min(km, best.get(code, km))
         allowed = [
             (km, code)
@@ -334,14 +315,14 @@ class BroadcastFlow(Flow):
         return [code for _km, code in sorted(allowed)[:NEIGHBOURS]]
 
     async def _nobody(
-        self, t: Turn, data: dict[str, Any], actor: access.Actor, followers: list[Donor]
+        self, t: Turn, draft: BroadcastDraft, actor: access.Actor, followers: list[Donor]
     ) -> tuple[str, list[list[Button]]]:
         """Why nobody would be reached, and the ways to reach more people."""
-        groups = ", ".join(_groups(data))
+        groups = ", ".join(draft.blood_groups)
         if not followers or not self.urgent:
             why = _("Nobody follows these wards yet, so nobody can be reached.")
         else:
-            of_group = [d for d in followers if d.blood_group in _groups(data)]
+            of_group = [d for d in followers if d.blood_group in draft.blood_groups]
             if not of_group:
                 why = ngettext(
                     "Nobody can be reached: of the {n} donor following these wards, none is "
@@ -359,28 +340,28 @@ class BroadcastFlow(Flow):
                     len(of_group),
                 ).format(m=len(of_group), groups=groups)
         rows: list[list[Button]] = []
-        wider = self._neighbours(actor, data)
+        wider = self._neighbours(actor, draft)
         if wider:
-            widened = {**data, "wards": [*data["wards"], *wider]}
-            more = len(self._reachable(await self._followers(t, widened), data, t.today))
+            widened = draft.model_copy(update={"wards": [*draft.wards, *wider]})
+            more = len(self._reachable(await self._followers(t, widened), draft, t.today))
             label = ngettext(
                 "➕ Add {k} neighbouring ward (reaches {m})",
                 "➕ Add {k} neighbouring wards (reaches {m})",
                 len(wider),
             ).format(k=len(wider), m=more)
-            rows.append([Button(label, "bc:widen")])
-        province = data["province"]
+            rows.append([Compose(ComposeAction.WIDEN).button(label)])
+        province = draft.province or ""
         named = get_province(province)
-        if not data.get("whole_province") and access.allowed(actor, self.action, province, []):
-            label = _("All wards of {province}").format(province=named.name if named else province)
-            rows.append([Button(label, f"bc:province:{province}")])
-        if not rows and not data.get("whole_province"):
+        if not draft.whole_province and access.allowed(actor, self.action, province, []):
+            whole = Compose(ComposeAction.PROVINCE, province)
+            rows.append([whole.button(_all_wards_of(province))])
+        if not rows and not draft.whole_province:
             why += "\n" + _(
                 "Your club covers only these wards. To reach more of {province}, ask its "
                 "steering-committee staff."
             ).format(province=named.label if named else province)
         if self.urgent:
-            rows.append([Button(_("🩸 Choose other blood groups"), "bc:regroup")])
+            rows.append([Compose(ComposeAction.REGROUP).button(_("🩸 Choose other blood groups"))])
         return why.strip(), rows
 
     # ------------------------------------------------------------ preview and sending
@@ -414,16 +395,18 @@ class BroadcastFlow(Flow):
             time=clock
         )
 
-    async def _preview(self, t: Turn, data: dict[str, Any], actor: access.Actor) -> Reply:
+    async def _ask_preview(self, t: Turn, draft: BroadcastDraft) -> list[Reply]:
         """What will be sent, to whom, how many people, and when."""
-        followers = await self._followers(t, data)
-        count = len(self._reachable(followers, data, t.today))
-        text = _("Preview:") + "\n\n" + self._render_body(data) + "\n\n"
-        text += _("To: {wards}").format(wards=_wards_line(data)) + "\n"
+        actor = await t.actor()
+        followers = await self._followers(t, draft)
+        count = len(self._reachable(followers, draft, t.today))
+        text = _("Preview:") + "\n\n" + render_body(self.urgent, draft) + "\n\n"
+        text += _("To: {wards}").format(wards=wards_line(draft)) + "\n"
+        drop = [Compose(ComposeAction.DROP).button(_("Drop it"))]
         if count == 0:
-            why, rows = await self._nobody(t, data, actor, followers)
+            why, rows = await self._nobody(t, draft, actor, followers)
             text += why
-            return Reply(text.strip(), [*rows, [Button(_("Drop it"), "bc:drop")]])
+            return [Reply(text.strip(), [*rows, drop])]
         text += ngettext("It will reach {n} donor.", "It will reach {n} donors.", count).format(
             n=count
         )
@@ -433,44 +416,45 @@ class BroadcastFlow(Flow):
                 "Each donor gets an “I can come” button; every answer reaches you here, with "
                 "the name and phone of those in your wards."
             )
-        buttons = [[Button(_("📣 Send"), "bc:send")], [Button(_("Drop it"), "bc:drop")]]
-        return Reply(text, buttons)
+        return [Reply(text, [[Compose(ComposeAction.SEND).button(_("📣 Send"))], drop])]
 
-    def _render_body(self, data: dict[str, Any]) -> str:
-        """The message as recipients will read it (in the current locale)."""
-        if not self.urgent:
-            return _("📢 Notice from your donation club") + "\n" + data["text"]
-        groups = _groups(data)
-        if len(groups) == 1:
-            heading = _("🚨 URGENT: blood group {group} needed").format(group=groups[0])
-        else:
-            heading = _("🚨 URGENT: blood groups {groups} needed").format(groups=", ".join(groups))
-        lines = [heading, data["text"]]
-        if data.get("place"):
-            lines.append(_("📍 Where: {place}").format(place=data["place"]))
-        if data.get("until"):
-            lines.append(_("🕒 When: {until}").format(until=data["until"]))
-        return "\n".join(lines)
+    def _read_preview(self, t: Turn, draft: BroadcastDraft, tapped: Compose) -> Read | None:
+        """Send, drop, widen, the whole province, or (urgent calls) other blood groups."""
+        actions = {
+            ComposeAction.SEND,
+            ComposeAction.DROP,
+            ComposeAction.WIDEN,
+            ComposeAction.PROVINCE,
+        }
+        if self.urgent:
+            actions.add(ComposeAction.REGROUP)
+        return Accept(tapped) if tapped.action in actions else None
 
-    def _recipient_message(self, data: dict[str, Any], broadcast_id: int) -> Reply:
-        """The message each recipient gets, in their language."""
-        if not self.urgent:
-            return Reply(self._render_body(data))
-        text = (
-            self._render_body(data)
-            + "\n\n"
-            + _("If you can come, tap “I can come”: the organiser gets your name and phone number.")
-        )
-        return Reply(text, [[CanCome(broadcast_id).button(_("🙋 I can come"))]])
+    async def _save_preview(self, t: Turn, draft: BroadcastDraft, tapped: Compose) -> Move:
+        actor = await t.actor()
+        if tapped.action is ComposeAction.SEND:
+            return await self._send(t, draft, actor)
+        if tapped.action is ComposeAction.DROP:
+            await t.close()
+            return done(Reply(_("Nothing was sent.")))
+        if tapped.action is ComposeAction.REGROUP:
+            return go("group")
+        if tapped.action is ComposeAction.PROVINCE:
+            if not access.allowed(actor, self.action, tapped.first, []):
+                return stay(refuse(self.action, tapped.first))
+            draft.wards, draft.province, draft.whole_province = [], tapped.first, True
+            return Move()
+        draft.wards = [*draft.wards, *self._neighbours(actor, draft)]  # widen
+        return Move()
 
-    async def _send(self, t: Turn, data: dict[str, Any], actor: access.Actor) -> list[Reply]:
+    async def _send(self, t: Turn, draft: BroadcastDraft, actor: access.Actor) -> Move:
         """Queue for every recipient, write the audit entry."""
-        province, ward_codes = data["province"], data["wards"]
+        province, ward_codes = draft.province or "", draft.wards
         if not access.allowed(actor, self.action, province, ward_codes):
-            return [refuse(self.action, province, ward_codes)]
-        donors = await self._recipients(t, data)
+            return stay(refuse(self.action, province, ward_codes))
+        donors = self._reachable(await self._followers(t, draft), draft, t.today)
         if not donors:  # a stale Send button: say why nobody would get it
-            return [await self._preview(t, data, actor)]
+            return Move()
         scope = f"province {province} / wards {','.join(ward_codes) or 'all'}"
         now = self.clock()
         _said, not_before = self._timing(now)
@@ -478,21 +462,20 @@ class BroadcastFlow(Flow):
             t.session, self.name, actor.label, scope, progress_chat_id=t.sender.chat_id
         )
         assert broadcast.id is not None
-        broadcast_id = broadcast.id
         await fanout.queue_broadcast(
             t.session,
             broadcast,
-            recipient_message(self.name, data, broadcast_id),
-            _audience(self.urgent, data, donors),
+            recipient_message(self.name, draft, broadcast.id),
+            _audience(self.urgent, draft, donors),
             not_before,
         )
-        detail: dict[str, Any] = {"broadcast_id": broadcast_id, "recipients": broadcast.total}
+        detail: dict[str, Any] = {"broadcast_id": broadcast.id, "recipients": broadcast.total}
         if self.urgent:
-            detail["groups"] = _groups(data)
+            detail["groups"] = draft.blood_groups
         await access.audit(t.session, actor, self.action, scope, **detail)
         await t.close()
         if not_before > now:
-            return [
+            return done(
                 Reply(
                     ngettext(
                         "Queued for {n} donor. Because of the quiet hours it will go out at "
@@ -502,8 +485,8 @@ class BroadcastFlow(Flow):
                         broadcast.total,
                     ).format(n=broadcast.total, when=self._when(not_before, now))
                 )
-            ]
-        return [
+            )
+        return done(
             Reply(
                 ngettext(
                     "Queued for {n} donor; progress follows.",
@@ -511,7 +494,94 @@ class BroadcastFlow(Flow):
                     broadcast.total,
                 ).format(n=broadcast.total)
             )
-        ]
+        )
+
+
+# ------------------------------------------------------------ the questions and their readers
+
+
+def _ask_groups(t: Turn, draft: BroadcastDraft) -> list[Reply]:
+    """Tick one or several blood groups."""
+    chosen = draft.blood_groups
+
+    def button(group: str) -> Button:
+        tick = Compose(ComposeAction.GROUP, group)
+        return tick.button(("✅ " if group in chosen else "") + group)
+
+    rows = [[button(g) for g in BLOOD_GROUPS[:4]], [button(g) for g in BLOOD_GROUPS[4:]]]
+    if chosen:
+        rows.append([Compose(ComposeAction.GROUPS_DONE).button(_("Done ✔"))])
+    text = _("Which blood group is needed? You may tick several.")
+    if chosen:
+        text += "\n" + _("Chosen: {groups}").format(groups=", ".join(chosen))
+    return [Reply(text, rows)]
+
+
+def _ask_place(t: Turn, draft: BroadcastDraft) -> list[Reply]:
+    question = _(
+        "Where should donors come? (e.g. Bệnh viện Việt Đức, 40 Tràng Thi, Hoàn Kiếm) You may "
+        "skip this."
+    )
+    return [Reply(question, [[Compose(ComposeAction.SKIP).button(_("Skip ▶"))]])]
+
+
+def _ask_until(t: Turn, draft: BroadcastDraft) -> list[Reply]:
+    question = _("When should they come? (e.g. today before 18:00) You may skip this.")
+    return [Reply(question, [[Compose(ComposeAction.SKIP).button(_("Skip ▶"))]])]
+
+
+def _read_wards(t: Turn, draft: BroadcastDraft, tapped: Compose) -> Read | None:
+    """A ward tick, a whole province, or Done once something is chosen."""
+    if tapped.action is ComposeAction.WARD and tapped.first and tapped.second:
+        return Accept(tapped)
+    if tapped.action is ComposeAction.PROVINCE and tapped.first:
+        return Accept(tapped)
+    if tapped.action is ComposeAction.WARDS_DONE and draft.addressed:
+        return Accept(tapped)
+    return None
+
+
+def _read_groups(t: Turn, draft: BroadcastDraft, tapped: Compose) -> Read | None:
+    """A blood group tick, or Done once one is chosen."""
+    if tapped.action is ComposeAction.GROUP and tapped.first in BLOOD_GROUPS:
+        return Accept(tapped.first)
+    if tapped.action is ComposeAction.GROUPS_DONE and draft.blood_groups:
+        return Accept(None)
+    return None
+
+
+async def _save_groups(t: Turn, draft: BroadcastDraft, group: str | None) -> Move:
+    """Tick or untick a group; Done goes on (straight back to the preview when the message is
+    already written, as after "choose other blood groups")."""
+    if group is None:
+        return go("preview") if draft.text else go()
+    chosen = draft.blood_groups
+    chosen = [g for g in chosen if g != group] if group in chosen else [*chosen, group]
+    draft.group, draft.groups = None, [g for g in BLOOD_GROUPS if g in chosen]
+    return Move()
+
+
+def _read_skip(t: Turn, draft: BroadcastDraft, tapped: Compose) -> Read | None:
+    """Skip the place or the time."""
+    return Accept(None) if tapped.action is ComposeAction.SKIP else None
+
+
+def _typed(limit: int, one_line: bool = True) -> Callable[[Turn, BroadcastDraft, str], Read]:
+    """A reader of a leader's text (the notice, where, when) within `limit`."""
+
+    def read(t: Turn, draft: BroadcastDraft, text: str) -> Read:
+        try:
+            return Accept(free_text(text, limit, one_line=one_line))
+        except InputError as error:
+            return retry(str(error))
+
+    return read
+
+
+def _all_wards_of(province: str) -> str:
+    """The label of the whole-province button."""
+    label = get_province(province)
+    return _("All wards of {province}").format(province=label.name if label else province)
 
 
 def free_text(text: str, limit: int, one_line: bool = False) -> str:
@@ -533,28 +603,18 @@ def free_text(text: str, limit: int, one_line: bool = False) -> str:
     return cleaned
 
 
-def _groups(data: dict[str, Any]) -> list[str]:
-    """The blood groups asked for (an older open flow kept one, as "group")."""
-    if data.get("groups"):
-        return list(data["groups"])
-    return [data["group"]] if data.get("group") else []
-
-
-def _wards_line(data: dict[str, Any]) -> str:
+def wards_line(draft: BroadcastDraft) -> str:
     """The wards a message goes to, the first few by name."""
-    province = data.get("province") or ""
-    if data.get("whole_province"):
-        label = get_province(province)
-        return _("All wards of {province}").format(province=label.name if label else province)
-    codes: list[str] = data.get("wards", [])
+    province = draft.province or ""
+    if draft.whole_province:
+        return _all_wards_of(province)
     names = []
-    for code in codes[:SHOWN_WARDS]:
+    for code in draft.wards[:SHOWN_WARDS]:
         ward = get_ward(province, code)
         names.append(ward.name if ward else code)
     line = ", ".join(names)
-    if len(codes) > SHOWN_WARDS:
-        rest = len(codes) - SHOWN_WARDS
-        line += " " + _("and {n} more").format(n=rest)
+    if len(draft.wards) > SHOWN_WARDS:
+        line += " " + _("and {n} more").format(n=len(draft.wards) - SHOWN_WARDS)
     return line
 
 
@@ -563,33 +623,52 @@ def _wards_line(data: dict[str, Any]) -> str:
 MESSAGE_FIELDS = ("text", "groups", "group", "place", "until")
 
 
-def recipient_message(name: str, data: dict[str, Any], broadcast_id: int) -> Message:
+def render_body(urgent: bool, draft: BroadcastDraft) -> str:
+    """The message as recipients will read it (in the current locale)."""
+    if not urgent:
+        return _("📢 Notice from your donation club") + "\n" + (draft.text or "")
+    groups = draft.blood_groups
+    if len(groups) == 1:
+        heading = _("🚨 URGENT: blood group {group} needed").format(group=groups[0])
+    else:
+        heading = _("🚨 URGENT: blood groups {groups} needed").format(groups=", ".join(groups))
+    lines = [heading, draft.text or ""]
+    if draft.place:
+        lines.append(_("📍 Where: {place}").format(place=draft.place))
+    if draft.until:
+        lines.append(_("🕒 When: {until}").format(until=draft.until))
+    return "\n".join(lines)
+
+
+def recipient_message(name: str, draft: BroadcastDraft, broadcast_id: int) -> Message:
     """What each recipient gets, as a declared kind (worded when sent, in their language)."""
-    fields = {k: data[k] for k in MESSAGE_FIELDS if k in data}
+    fields = draft.model_dump(include=set(MESSAGE_FIELDS), exclude_none=True)
+    if not fields.get("groups"):
+        fields.pop("groups", None)
     return Message(f"outreach.{name}", {"data": fields, "broadcast_id": broadcast_id})
 
 
-def _audience(urgent: bool, data: dict[str, Any], donors: list[Donor]) -> Audience:
+def _audience(urgent: bool, draft: BroadcastDraft, donors: list[Donor]) -> Audience:
     """Followers of the wards; for urgent calls the people the rules let give now (a choice
     made in code, so the recipients are named)."""
     if urgent:
         return Audience(DONORS, {"ids": [d.id for d in donors]})
-    return Audience(FOLLOWERS, {"province": data["province"], "wards": data.get("wards") or None})
-
-
-@cache
-def _wording(name: str) -> BroadcastFlow:
-    """A flow of that name, for its wording only (no clock, rules or roles are used)."""
-    return BroadcastFlow(name, ZoneInfo("UTC"), (time(), time()), lambda _d, _t: True)
+    return Audience(FOLLOWERS, {"province": draft.province, "wards": draft.wards or None})
 
 
 @message_kind(f"outreach.{BROADCAST}")
 def notice_message(params: dict[str, Any]) -> Reply:
     """A leader's notice."""
-    return _wording(BROADCAST)._recipient_message(params["data"], int(params["broadcast_id"]))
+    return Reply(render_body(False, BroadcastDraft.model_validate(params["data"])))
 
 
 @message_kind(f"outreach.{URGENT}")
 def urgent_message(params: dict[str, Any]) -> Reply:
     """An urgent call, with its "I can come" button."""
-    return _wording(URGENT)._recipient_message(params["data"], int(params["broadcast_id"]))
+    text = (
+        render_body(True, BroadcastDraft.model_validate(params["data"]))
+        + "\n\n"
+        + _("If you can come, tap “I can come”: the organiser gets your name and phone number.")
+    )
+    broadcast_id = int(params["broadcast_id"])
+    return Reply(text, [[CanCome(broadcast_id).button(_("🙋 I can come"))]])
