@@ -2,6 +2,7 @@
 
 from models.consent import ConsentRecord
 from models.conversation import ConversationState
+from models.donations import CheckIn, Donation
 from models.donor import Donor, DonorBase
 from models.drives import Drive, DriveBase, DriveWard, Follow, Signup
 from models.outbox import Broadcast, OutboxMessage
@@ -11,10 +12,12 @@ from models.urgent import UrgentResponse
 __all__ = [
     "AuditEntry",
     "Broadcast",
+    "CheckIn",
     "ConsentRecord",
     "ConversationState",
     "Donor",
     "DonorBase",
+    "Donation",
     "Drive",
     "DriveBase",
     "DriveWard",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime, utcnow
@@ -69,6 +69,14 @@ class Donor(DonorBase, table=True):
     __tablename__ = "donors"
     __table_args__ = (
         UniqueConstraint("channel", "external_id", name="uq_donors_channel_external"),
+        # The reminder sweep reads only donors with a reminder due.
+        Index(
+            "ix_donors_remind_due",
+            "remind_on",
+            "remind_hour",
+            postgresql_where=text("remind_on IS NOT NULL"),
+            sqlite_where=text("remind_on IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -81,6 +89,13 @@ class Donor(DonorBase, table=True):
     registered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     # Set by /stop or when the channel says the person blocked us; cleared by /start.
     stopped_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # "You may give again" (services/reminders): the day to remind (the next eligible date, or the
+    # day a snooze ends), None when nothing is due; the local hour; whether the donor wants them.
+    remind_on: date | None = None
+    remind_hour: int = Field(default=9)
+    eligible_reminders: bool = True
+    # The donor card's version: a rotated card (a higher version) invalidates the old QR code.
+    card_version: int = Field(default=1)
     # The channel's id of the last update applied: a redelivered update (after a crash) is not re-applied.
     last_event_id: int | None = Field(default=None, sa_column=Column(BigInteger()))
     created_at: datetime = Field(

@@ -87,6 +87,7 @@ class OutboxMessage(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("broadcast_id", "chat_id", name="uq_outbox_broadcast_chat"),
         Index("ix_outbox_due", "status", "not_before"),
+        UniqueConstraint("dedupe_key", name="uq_outbox_dedupe_key"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -116,3 +117,5 @@ class OutboxMessage(SQLModel, table=True):
     )
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     error: str | None = Field(default=None, max_length=200)
+    # A message that must exist at most once (a reminder: "eligible:<donor>:<day>"); None for the rest.
+    dedupe_key: str | None = Field(default=None, max_length=80)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import ConsentRecord, ConversationState, Donor
+from models import CheckIn, ConsentRecord, ConversationState, Donation, Donor
 from models.types import utcnow
 
 
@@ -63,7 +63,13 @@ def update_donor(donor: Donor, **fields: Any) -> None:
 
 
 async def delete_donor(session: AsyncSession, donor_id: int) -> None:
-    """Really delete everything about a person (no soft delete): state, consents, profile."""
+    """Really delete everything about a person (no soft delete): state, consents, profile,
+    donations and check-ins (with one a leader recorded by their phone before they registered)."""
+    phone = (await session.exec(select(Donor.phone_e164).where(col(Donor.id) == donor_id))).first()
+    if phone:
+        await session.exec(delete(CheckIn).where(col(CheckIn.walk_in_phone) == phone))
+    await session.exec(delete(CheckIn).where(col(CheckIn.donor_id) == donor_id))
+    await session.exec(delete(Donation).where(col(Donation.donor_id) == donor_id))
     await session.exec(delete(ConversationState).where(col(ConversationState.donor_id) == donor_id))
     await session.exec(delete(ConsentRecord).where(col(ConsentRecord.donor_id) == donor_id))
     await session.exec(delete(Donor).where(col(Donor.id) == donor_id))

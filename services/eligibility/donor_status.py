@@ -72,3 +72,22 @@ def eligibility_on(
 def may_give_now(donor: Donor, today: date, options: RuleOptions | None = None) -> bool:
     """Age and interval allow whole blood today, and no saved deferral is still running."""
     return eligibility_on(donor, today, DonationKind.WHOLE_BLOOD, options).allowed
+
+
+def next_eligible(donor: Donor, today: date, options: RuleOptions | None = None) -> DayVerdict:
+    """When the donor may give again: the interval after the most recent donation's kind (for a
+    donation of that same kind), or a deferral the bot holds, whichever is later."""
+    kind = (
+        DonationKind(donor.last_donation_kind)
+        if donor.last_donation_kind in tuple(DonationKind)
+        else DonationKind.WHOLE_BLOOD
+    )
+    return eligibility_on(donor, today, kind, options)
+
+
+def schedule_reminder(donor: Donor, today: date, options: RuleOptions | None = None) -> None:
+    """Set the day of the "you may give again" reminder: the first day the rules allow, when it
+    is still ahead (a newer donation or deferral replaces an older reminder); else none."""
+    verdict = next_eligible(donor, today, options)
+    ahead = verdict.earliest is not None and verdict.earliest > today
+    donor.remind_on = verdict.earliest if ahead else None

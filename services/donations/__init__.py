@@ -1,0 +1,1 @@
+"""donations: what donors gave (checked in at a drive or reported), honoring, the donor card."""
