@@ -24,6 +24,7 @@ class FlowName(StrEnum):
     NEW_DRIVE = "newdrive"
     EDIT_DRIVE = "editdrive"
     FOLLOW = "follow"
+    DONATED_ELSEWHERE = "elsewhere"
 
 
 class ConversationState(SQLModel, table=True):

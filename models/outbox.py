@@ -87,7 +87,7 @@ class OutboxMessage(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("broadcast_id", "chat_id", name="uq_outbox_broadcast_chat"),
         Index("ix_outbox_due", "status", "not_before"),
-        UniqueConstraint("dedupe_key", name="uq_outbox_dedupe_key"),
+        Index("uq_outbox_dedupe_key", "dedupe_key", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)

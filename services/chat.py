@@ -29,6 +29,10 @@ from services.conversation.menus import MenuItem, OpenMenu, help_text, main_menu
 from services.core.i18n import N_, SUPPORTED, _, get_locale, pick_locale, set_locale, use_locale
 from services.core.labels import language_label
 from services.core.text import clean_input, fold
+from services.donations import card, views
+from services.donations.buttons import DonatedElsewhere, RotateCard
+from services.donations.card_token import card_key
+from services.donations.elsewhere import DonatedElsewhereFlow
 from services.donors import donor_store
 from services.donors.consent import (
     CONSENT_VERSION,
@@ -144,6 +148,8 @@ class ChatService:
         self.broadcast = BroadcastFlow(BROADCAST, tz, quiet_hours, may_give_now)
         self.urgent = BroadcastFlow(URGENT, tz, quiet_hours, may_give_now)
         self.urgent_responses = UrgentResponses(tz, admin_ids)
+        self.elsewhere = DonatedElsewhereFlow(rule_options)
+        self.card_key = card_key(self.pseudonym_key)
         flows: tuple[Flow, ...] = (
             self.registration,
             self.new_drive,
@@ -152,6 +158,7 @@ class ChatService:
             self.check,
             self.broadcast,
             self.urgent,
+            self.elsewhere,
         )
         self.flows: dict[str, Flow] = {flow.name: flow for flow in flows}
 
@@ -260,6 +267,28 @@ class ChatService:
     async def _drives(self, t: Turn, args: list[str]) -> Outcome:
         """Upcoming drives in the wards the person follows."""
         return Outcome(await citizen.list_drives(t, self.tz))
+
+    @COMMANDS.command(
+        "donations",
+        menu=N_("Your donations"),
+        help=N_("your donations, when you may give again, milestones"),
+        needs=Needs.REGISTRATION,
+    )
+    async def _donations(self, t: Turn, args: list[str]) -> Outcome:
+        """The donor's history."""
+        if t.state is not None:
+            await t.close()
+        return Outcome(await views.donations_view(t, self.check.options))
+
+    @COMMANDS.command(
+        "card",
+        menu=N_("Your donor card (QR)"),
+        help=N_("your donor card, a QR code to check in at a drive"),
+        needs=Needs.REGISTRATION,
+    )
+    async def _card(self, t: Turn, args: list[str]) -> Outcome:
+        """The donor card."""
+        return Outcome(await card.card(t, self.card_key, self.deep_link, self.check.options))
 
     @COMMANDS.command(
         "wards", menu=N_("Wards you follow"), help=N_("wards you follow"), needs=Needs.REGISTRATION
@@ -589,6 +618,16 @@ class ChatService:
         """A reminder on the day the person may give again."""
         return Outcome(await remind(t, button, self.tz))
 
+    @BUTTONS.route(DonatedElsewhere, needs=Needs.REGISTRATION)
+    async def _donated_elsewhere(self, t: Turn, button: DonatedElsewhere) -> Outcome:
+        """Report a donation the bot did not see."""
+        return Outcome(await self.elsewhere.begin(t))
+
+    @BUTTONS.route(RotateCard, needs=Needs.REGISTRATION)
+    async def _rotate_card(self, t: Turn, button: RotateCard) -> Outcome:
+        """A new donor card."""
+        return Outcome(await card.rotate(t, self.card_key, self.deep_link, self.check.options))
+
     @BUTTONS.route(CanCome, needs=Needs.REGISTRATION)
     async def _can_come(self, t: Turn, button: CanCome) -> Outcome:
         """ "I can come", under an urgent call."""
@@ -724,12 +763,16 @@ class ChatService:
             return Outcome([self._language_question(onboarding=False)])
         if value == "eligibility":
             return Outcome(await self.check.begin(t))
-        if value in ("drives", "wards") and not t.me.is_registered:
+        if value in ("drives", "wards", "donations", "card") and not t.me.is_registered:
             return Outcome(await self._resume(t))
         if value == "drives":
             return Outcome(await citizen.list_drives(t, self.tz))
         if value == "wards":
             return Outcome(await citizen.wards_menu(t))
+        if value == MenuItem.DONATIONS:
+            return Outcome(await views.donations_view(t, self.check.options))
+        if value == MenuItem.CARD:
+            return Outcome(await card.card(t, self.card_key, self.deep_link, self.check.options))
         return Outcome([Reply(help_text(COMMANDS.help_lines()))])
 
     async def _after_registration(self, t: Turn, link: str) -> list[Reply]:

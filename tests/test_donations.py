@@ -53,7 +53,7 @@ async def test_a_donation_moves_the_last_donation_and_the_reminder_day(
         assert donor.last_donation_date == date(2026, 11, 20)
         assert donor.remind_on == date(2026, 11, 20) + timedelta(days=84)
         assert next_eligible(donor, TODAY).earliest == donor.remind_on
-        summary = await history.summary(session, donor_id)
+        summary = await history.summary(session, donor)
         assert (summary.count, summary.total_ml) == (2, 350)  # with the one stated at registration
 
 
@@ -149,3 +149,113 @@ async def test_a_card_token_is_short_signed_and_rotates(service: ChatService, db
     async with db.session() as session:
         assert await donor_of_card(session, key, token) is None
         assert await donor_of_card(session, key, make_token(key, donor_id, 2)) is not None
+
+
+# ------------------------------------------------------------ through the chat service
+
+
+async def test_donations_lists_the_stated_one_and_a_reported_one_with_the_next_day(
+    service: ChatService, db: Database
+) -> None:
+    from tests.support.people import buttons, texts
+
+    person = Person(service, 510)
+    await register(person)
+    out = await person.say("/donations")
+    assert "1 lần" in texts(out) and "15/03/2026" in texts(out)
+    assert "elsewhere" in buttons(out)
+    await person.tap("elsewhere")
+    out = await person.say("ngày mai")  # not a date
+    assert "ngày" in texts(out).lower()
+    day = service.today() - timedelta(days=10)
+    await person.say(day.strftime("%d/%m/%Y"))
+    out = await person.tap("dx:kind:whole_blood")
+    assert "dx:volume:350" in buttons(out)
+    await person.say("300")  # not a bag
+    await person.tap("dx:volume:350")
+    await person.say("Bệnh viện Chợ Rẫy")
+    out = await person.tap("dx:save")
+    later = (day + timedelta(days=84)).strftime("%d/%m/%Y")
+    assert later in texts(out)
+    out = await person.say("/donations")
+    assert "2 lần" in texts(out) and "Bệnh viện Chợ Rẫy" in texts(out) and "350 ml" in texts(out)
+    assert "Mốc tiếp theo là 5 lần" in texts(out)
+    async with db.session() as session:
+        donor = (await session.exec(select(Donor).where(Donor.external_id == "510"))).one()
+        assert donor.remind_on == day + timedelta(days=84)
+
+
+async def test_the_fifth_donation_is_congratulated(service: ChatService, db: Database) -> None:
+    from tests.support.people import texts
+
+    person = Person(service, 511, "en")
+    await register(person, "en")
+    donor_id = await _donor_id(db, 511)
+    async with db.session() as session:
+        donor = await session.get(Donor, donor_id)
+        assert donor is not None
+        for months in (30, 24, 18):  # with the one stated at registration: four donations
+            await history.record(
+                session,
+                donor,
+                day=service.today() - timedelta(days=months * 30),
+                kind=DonationKind.WHOLE_BLOOD,
+                volume_ml=250,
+                source=DonationSource.SELF_REPORTED,
+                recorded_by=history.SELF,
+                today=service.today(),
+            )
+    await person.tap("elsewhere")
+    await person.say((service.today() - timedelta(days=3)).strftime("%d/%m/%Y"))
+    await person.tap("dx:kind:plasma")
+    await person.say("500 ml")
+    await person.tap("dx:skip")
+    out = await person.tap("dx:save")
+    assert "Congratulations: 5 donations" in texts(out)
+
+
+async def _donor_id(db: Database, user_id: int) -> int:
+    async with db.session() as session:
+        donor = (await session.exec(select(Donor).where(Donor.external_id == str(user_id)))).one()
+        assert donor.id is not None
+        return donor.id
+
+
+async def test_the_card_shows_a_qr_of_a_genuine_link_and_a_new_card_voids_the_old(
+    service: ChatService, db: Database
+) -> None:
+    from tests.support.people import buttons, texts
+
+    person = Person(service, 512)
+    await register(person)
+    out = await person.say("/card")
+    reply = out.replies[0]
+    assert reply.image is not None and reply.image.content.startswith(b"\x89PNG")
+    assert "Giấy chứng nhận hiến máu tình nguyện" in texts(out) and "O+" in texts(out)
+    assert "card" in buttons(out)
+    donor_id = await _donor_id(db, 512)
+    old = make_token(service.card_key, donor_id, 1)
+    async with db.session() as session:
+        assert await donor_of_card(session, service.card_key, old) is not None
+    out = await person.tap("card")
+    assert out.replies[0].image is not None
+    async with db.session() as session:
+        assert await donor_of_card(session, service.card_key, old) is None
+        assert await donor_of_card(
+            session, service.card_key, make_token(service.card_key, donor_id, 2)
+        )
+
+
+async def test_forget_deletes_the_donations(service: ChatService, db: Database) -> None:
+    person = Person(service, 513)
+    await register(person)
+    await person.tap("elsewhere")
+    await person.say((service.today() - timedelta(days=3)).strftime("%d/%m/%Y"))
+    await person.tap("dx:kind:whole_blood")
+    await person.tap("dx:volume:450")
+    await person.tap("dx:skip")
+    await person.tap("dx:save")
+    assert await _donations(db)
+    await person.say("/forget")
+    await person.tap("forget:yes")
+    assert not await _donations(db)

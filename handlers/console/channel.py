@@ -100,7 +100,12 @@ class ConsoleBotApi:
             self._show(params, f"📎 {name}")
             document = {"file_id": "console", "file_unique_id": "console", "file_name": name}
             return self._stored(params, {"document": document})
-        if method.startswith("send"):  # sendPhoto, sendLocation…: say that something came
+        if method == "sendPhoto":
+            name = next(iter((files or {}).values()), None) or "picture"
+            self._show(params, f"🖼 {name}")
+            photo = [{"file_id": "console", "file_unique_id": "console", "width": 1, "height": 1}]
+            return self._stored(params, {"photo": photo})
+        if method.startswith("send"):  # sendLocation…: say that something came
             self._show(params, f"({method})")
             return self._stored(params, {})
         return True  # setMyCommands, deleteWebhook, deleteMessage…: nothing to show

@@ -83,6 +83,11 @@ async def _send_reply(bot: Bot, chat_id: int, reply: Reply) -> Document | None:
             )
         except (NetworkError, RetryAfter):
             return upload
+    if reply.image is not None:
+        picture = reply.image
+        await _retrying(
+            bot.send_photo, chat_id, InputFile(picture.content, filename=picture.filename)
+        )
     return None
 
 

@@ -29,7 +29,8 @@ class TelegramTransport:
         self.bot = bot
 
     async def send(self, chat_id: str, reply: Reply) -> int:
-        """sendMessage with the reply's keyboard (as chat replies render it), then sendDocument."""
+        """sendMessage with the reply's keyboard (as chat replies render it), then sendDocument
+        and sendPhoto."""
         text, document = reply.text, reply.document
         message_id = 0
         if text:
@@ -48,6 +49,14 @@ class TelegramTransport:
                 outcome = _translate(exc)
                 raise (DocumentNotSent(outcome) if text else outcome) from exc
             message_id = message_id or sent.message_id
+        if reply.image is not None:
+            try:
+                picture = InputFile(reply.image.content, filename=reply.image.filename)
+                shown = await self.bot.send_photo(chat_id, picture)
+            except Exception as exc:
+                outcome = _translate(exc)
+                raise (DocumentNotSent(outcome) if text else outcome) from exc
+            message_id = message_id or shown.message_id
         return message_id
 
     async def edit(self, chat_id: str, message_id: int, text: str) -> None:

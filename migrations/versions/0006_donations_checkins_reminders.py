@@ -67,19 +67,19 @@ def upgrade() -> None:
         sa.UniqueConstraint('drive_id', 'donor_id', name='uq_checkins_drive_donor'),
         sa.UniqueConstraint('drive_id', 'walk_in_phone', name='uq_checkins_drive_walk_in'),
     )
-    with op.batch_alter_table('donors') as batch:
-        batch.add_column(sa.Column('remind_on', sa.Date(), nullable=True))
-        batch.add_column(
-            sa.Column('remind_hour', sa.Integer(), nullable=False, server_default='9')
-        )
-        batch.add_column(
-            sa.Column(
-                'eligible_reminders', sa.Boolean(), nullable=False, server_default=sa.true()
-            )
-        )
-        batch.add_column(
-            sa.Column('card_version', sa.Integer(), nullable=False, server_default='1')
-        )
+    # Plain ADD COLUMN, never a batch copy of donors: on SQLite a batch drops and re-creates the
+    # table, and the foreign keys' ON DELETE CASCADE would empty every table that refers to it.
+    op.add_column('donors', sa.Column('remind_on', sa.Date(), nullable=True))
+    op.add_column(
+        'donors', sa.Column('remind_hour', sa.Integer(), nullable=False, server_default='9')
+    )
+    op.add_column(
+        'donors',
+        sa.Column('eligible_reminders', sa.Boolean(), nullable=False, server_default=sa.true()),
+    )
+    op.add_column(
+        'donors', sa.Column('card_version', sa.Integer(), nullable=False, server_default='1')
+    )
     # The sweep reads only donors with a reminder due: a partial index keeps that small.
     op.create_index(
         'ix_donors_remind_due',
@@ -88,21 +88,16 @@ def upgrade() -> None:
         postgresql_where=sa.text('remind_on IS NOT NULL'),
         sqlite_where=sa.text('remind_on IS NOT NULL'),
     )
-    with op.batch_alter_table('outbox') as batch:
-        batch.add_column(sa.Column('dedupe_key', sa.String(80), nullable=True))
-        batch.create_unique_constraint('uq_outbox_dedupe_key', ['dedupe_key'])
+    op.add_column('outbox', sa.Column('dedupe_key', sa.String(80), nullable=True))
+    op.create_index('uq_outbox_dedupe_key', 'outbox', ['dedupe_key'], unique=True)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('outbox') as batch:
-        batch.drop_constraint('uq_outbox_dedupe_key', type_='unique')
-        batch.drop_column('dedupe_key')
+    op.drop_index('uq_outbox_dedupe_key', table_name='outbox')
+    op.drop_column('outbox', 'dedupe_key')
     op.drop_index('ix_donors_remind_due', table_name='donors')
-    with op.batch_alter_table('donors') as batch:
-        batch.drop_column('card_version')
-        batch.drop_column('eligible_reminders')
-        batch.drop_column('remind_hour')
-        batch.drop_column('remind_on')
+    for column in ('card_version', 'eligible_reminders', 'remind_hour', 'remind_on'):
+        op.drop_column('donors', column)
     op.drop_table('checkins')
     op.drop_index('ix_donations_drive_id', table_name='donations')
     op.drop_index('ix_donations_donor_day', table_name='donations')

@@ -64,7 +64,7 @@ class Document:
 class Reply:
     """One message to send: text, inline choices, or a reply keyboard (never both).
 
-    A venue pin is sent just before the text; a document just after it.
+    A venue pin is sent just before the text; a document and a picture just after it.
     """
 
     text: str
@@ -73,6 +73,7 @@ class Reply:
     keyboard_label: str = ""
     venue: Venue | None = None
     document: Document | None = None
+    image: Document | None = None  # a picture (PNG): a donor card's QR code, a chart
     # The privileged action this reply refuses (services/roles/refusals), never shown: what the
     # channel logs count and the tests assert, whatever the wording.
     refused: str | None = None

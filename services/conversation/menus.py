@@ -17,6 +17,8 @@ class MenuItem(StrEnum):
     ELIGIBILITY = "eligibility"
     PROFILE = "profile"
     WARDS = "wards"
+    DONATIONS = "donations"
+    CARD = "card"
     LANGUAGE = "language"
     HELP = "help"
 
@@ -36,6 +38,10 @@ def main_menu(text: str) -> Reply:
             [OpenMenu(MenuItem.DRIVES).button(_("🩸 Drives near me"))],
             [OpenMenu(MenuItem.ELIGIBILITY).button(_("✅ Can I give blood?"))],
             [
+                OpenMenu(MenuItem.DONATIONS).button(_("🩸 My donations")),
+                OpenMenu(MenuItem.CARD).button(_("🪪 Donor card")),
+            ],
+            [
                 OpenMenu(MenuItem.PROFILE).button(_("👤 My profile")),
                 OpenMenu(MenuItem.WARDS).button(_("🔔 My wards")),
             ],
@@ -54,7 +60,9 @@ def help_text(command_lines: list[str]) -> str:
         "• register as a volunteer donor in your ward;\n"
         "• check whether and when you may give blood, and how much (/eligibility);\n"
         "• answer your questions: just type them, e.g. “how long after a tattoo can I give?”;\n"
-        "• find drives in your ward and sign up (/drives); follow more wards (/wards).\n"
+        "• find drives in your ward and sign up (/drives); follow more wards (/wards);\n"
+        "• keep your donations and a donor card for the drive's desk (/donations, /card), and "
+        "remind you on the day you may give again.\n"
         "\n"
         "Commands:"
     )

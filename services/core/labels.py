@@ -37,6 +37,7 @@ def donation_kind_label(code: str | None) -> str:
         DonationKind.WHOLE_BLOOD: _("Whole blood"),
         DonationKind.PLATELETS: _("Platelets (apheresis)"),
         DonationKind.PLASMA: _("Plasma (apheresis)"),
+        DonationKind.RED_CELLS: _("Red cells (apheresis)"),
         NEVER_DONATED: _("Never donated"),
     }
     return names.get(code or "", "—")

@@ -62,11 +62,29 @@ async def donations_of(session: AsyncSession, donor_id: int) -> list[Donation]:
     return list((await session.exec(query)).all())
 
 
-async def summary(session: AsyncSession, donor_id: int) -> Summary:
-    """The number of donations, their total volume and the most recent one."""
-    history = await donations_of(session, donor_id)
+async def summary(session: AsyncSession, donor: Donor) -> Summary:
+    """The number of donations, their known total volume and the most recent one (before any is
+    recorded, the last donation stated at registration counts as one)."""
+    assert donor.id is not None
+    history = await donations_of(session, donor.id)
+    if not history:
+        stated = _stated_donation(donor)
+        history = [stated] if stated is not None else []
     total = sum(d.volume_ml or 0 for d in history)
     return Summary(len(history), total, history[0] if history else None)
+
+
+def _stated_donation(donor: Donor) -> Donation | None:
+    """The last donation the donor stated when registering, as a history row (not saved)."""
+    if donor.last_donation_date is None or donor.last_donation_kind not in tuple(DonationKind):
+        return None
+    return Donation(
+        donor_id=donor.id or 0,
+        donated_on=donor.last_donation_date,
+        kind=donor.last_donation_kind,
+        source=DonationSource.SELF_REPORTED,
+        recorded_by=REGISTRATION,
+    )
 
 
 async def record(
@@ -108,19 +126,9 @@ async def _keep_the_stated_donation(session: AsyncSession, donor: Donor) -> None
     """Before the first recorded donation, the one stated at registration joins the history (its
     volume unknown), so the history alone decides from then on."""
     assert donor.id is not None
-    if donor.last_donation_date is None or donor.last_donation_kind not in tuple(DonationKind):
-        return
-    if await donations_of(session, donor.id):
-        return
-    session.add(
-        Donation(
-            donor_id=donor.id,
-            donated_on=donor.last_donation_date,
-            kind=donor.last_donation_kind,
-            source=DonationSource.SELF_REPORTED,
-            recorded_by=REGISTRATION,
-        )
-    )
+    stated = _stated_donation(donor)
+    if stated is not None and not await donations_of(session, donor.id):
+        session.add(stated)
 
 
 async def remove(

@@ -580,6 +580,16 @@ class FakeBotApi:
             content["caption"] = params["caption"]
         return self._deliver(params, content)
 
+    def _api_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        photo = params.get("photo")
+        data = photo.get("content", b"") if isinstance(photo, dict) else b""
+        if not isinstance(data, bytes) or not data.startswith(b"\x89PNG"):
+            raise _ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        size = {"file_id": f"ph{time.monotonic_ns()}", "file_unique_id": "p", "file_size": len(data)}
+        content: dict[str, Any] = {"photo": [{**size, "width": 320, "height": 320}]}
+        content["photo_name"] = photo.get("filename", "photo") if isinstance(photo, dict) else ""
+        return self._deliver(params, content)
+
     def _api_sendVenue(self, params: dict[str, Any]) -> dict[str, Any]:
         location = {"latitude": float(params["latitude"]), "longitude": float(params["longitude"])}
         venue = {
