@@ -232,7 +232,7 @@ def _ask_confirm(t: Turn, draft: ReportDraft) -> list[Reply]:
     ]
     rows = [
         [ReportDonation(ReportAction.SAVE).button(_("✅ Add it"))],
-        [ReportDonation(ReportAction.DROP).button(_("Drop it"))],
+        [ReportDonation(ReportAction.DROP).button(_("Don't add it"))],
     ]
     return [Reply("\n".join(lines), rows)]
 
