@@ -198,3 +198,26 @@ def test_eligibility_on_a_day() -> None:
     verdict = eligibility_on(donor, drive)
     assert verdict.earliest is None and not verdict.allowed
     assert verdict.reason is not None and verdict.reason.code == "age_over_max"
+
+
+async def test_a_reported_donation_refuses_an_early_sign_up_and_answers_when_again(
+    service: ChatService, db: Database
+) -> None:
+    person = Person(service, 330, "en")
+    await register(person, "en")
+    gave = service.today() - timedelta(days=5)
+    await person.tap("elsewhere")
+    await person.say(gave.strftime("%d/%m/%Y"))
+    await person.tap("dx:kind:whole_blood")
+    await person.tap("dx:volume:350")
+    await person.tap("dx:skip")
+    await person.tap("dx:save")
+    again = gave + timedelta(days=84)
+    early = await make_drive(db, drive_day(service))
+    after = await make_drive(db, again + timedelta(days=2))
+    out = await person.tap(f"signup:{early}")
+    assert f"You may give again from {date_label(again)}" in texts(out)
+    assert f"signup:{after}" in buttons(out)
+    assert await count(db, Signup) == 0
+    out = await person.say("when can I give blood again?")
+    assert date_label(again) in texts(out)
