@@ -10,6 +10,7 @@ It can also fail on purpose (403 blocked, 5xx, timeouts) to test the sender's er
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import threading
@@ -588,6 +589,7 @@ class FakeBotApi:
         size = {"file_id": f"ph{time.monotonic_ns()}", "file_unique_id": "p", "file_size": len(data)}
         content: dict[str, Any] = {"photo": [{**size, "width": 320, "height": 320}]}
         content["photo_name"] = photo.get("filename", "photo") if isinstance(photo, dict) else ""
+        content["photo_sha256"] = hashlib.sha256(data).hexdigest()
         return self._deliver(params, content)
 
     def _api_sendVenue(self, params: dict[str, Any]) -> dict[str, Any]:
