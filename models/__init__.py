@@ -6,6 +6,7 @@ from models.donations import CheckIn, Donation
 from models.donor import Donor, DonorBase
 from models.drives import Drive, DriveBase, DriveWard, Follow, Signup
 from models.outbox import Broadcast, OutboxMessage
+from models.plans import Plan, PlanUnit
 from models.roles import AuditEntry, RoleGrant, RoleWard
 from models.urgent import UrgentResponse
 
@@ -23,6 +24,8 @@ __all__ = [
     "DriveWard",
     "Follow",
     "OutboxMessage",
+    "Plan",
+    "PlanUnit",
     "RoleGrant",
     "RoleWard",
     "Signup",
