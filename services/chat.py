@@ -70,6 +70,8 @@ from services.outreach.broadcast import BROADCAST, URGENT, BroadcastFlow
 from services.outreach.urgent import CanCome, UrgentResponses
 from services.reminders.eligible_again import remind
 from services.roles import access, admin, erasure
+from services.stats import view as stats_view
+from services.stats.view import StatsButton
 
 DEEP_LINK = re.compile(r"^drive_(\d{1,9})$")
 # Every command, declared once on the method that answers it (below, in ChatService).
@@ -406,6 +408,19 @@ class ChatService:
         """An urgent call for donors."""
         return Outcome(await self.urgent.begin(t))
 
+    @COMMANDS.command("stats")
+    async def _stats(self, t: Turn, args: list[str]) -> Outcome:
+        """Figures and progress against the plan (staff, leaders, admins)."""
+        if args:
+            period = stats_view.typed_period(" ".join(args), t.today)
+            if period is None:
+                example = _(
+                    "Please type the period like 01/03/2027-31/03/2027, or a month: 3/2027."
+                )
+                return Outcome([Reply(example)])
+            return Outcome(await stats_view.open_stats(t, self.tz, period))
+        return Outcome(await stats_view.open_stats(t, self.tz))
+
     # Roles: they answer anyone (even before consent), saying who may do what.
 
     @COMMANDS.command("grant", needs=Needs.NOTHING)
@@ -588,7 +603,9 @@ class ChatService:
     async def _sign_up(self, t: Turn, button: SignUp) -> Outcome:
         """Sign up for a drive."""
         options = self.check.options
-        return Outcome(await citizen.sign_up(t, button.drive_id, self.tz, waitlist=False, options=options))
+        return Outcome(
+            await citizen.sign_up(t, button.drive_id, self.tz, waitlist=False, options=options)
+        )
 
     @BUTTONS.route(JoinWaitlist, needs=Needs.REGISTRATION)
     async def _join_waitlist(self, t: Turn, button: JoinWaitlist) -> Outcome:
@@ -627,6 +644,11 @@ class ChatService:
     async def _rotate_card(self, t: Turn, button: RotateCard) -> Outcome:
         """A new donor card."""
         return Outcome(await card.rotate(t, self.card_key, self.deep_link, self.check.options))
+
+    @BUTTONS.route(StatsButton)
+    async def _stats_tapped(self, t: Turn, button: StatsButton) -> Outcome:
+        """A view of /stats."""
+        return Outcome(await stats_view.show(t, self.tz, button))
 
     @BUTTONS.route(CanCome, needs=Needs.REGISTRATION)
     async def _can_come(self, t: Turn, button: CanCome) -> Outcome:
@@ -1005,7 +1027,11 @@ def _answer_question(text: str, donor: Donor, today: date, rules: RuleOptions | 
             "give now, or show drives near you."
         )
         return main_menu(sorry) if registered else Reply(sorry, [check])
-    buttons = [check, [OpenMenu(MenuItem.DRIVES).button(_("🩸 Drives near me"))]] if registered else [check]
+    buttons = (
+        [check, [OpenMenu(MenuItem.DRIVES).button(_("🩸 Drives near me"))]]
+        if registered
+        else [check]
+    )
     body = answer.answer
     mine = personal_answer(answer.entry.id, text, donor, today, rules)
     if mine is not None:

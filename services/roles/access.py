@@ -55,7 +55,14 @@ class AuditEvent(StrEnum):
 
 # What a club leader may do, and only for their own wards.
 LEADER_ACTIONS = frozenset(
-    {Action.CREATE_DRIVE, Action.EDIT_DRIVE, Action.CANCEL_DRIVE, Action.BROADCAST, Action.URGENT}
+    {
+        Action.CREATE_DRIVE,
+        Action.EDIT_DRIVE,
+        Action.CANCEL_DRIVE,
+        Action.BROADCAST,
+        Action.URGENT,
+        Action.VIEW_STATS,
+    }
 )
 # What even staff may not do in their own province.
 ADMIN_ONLY_ACTIONS = frozenset({Action.GRANT_STAFF})

@@ -539,6 +539,8 @@ async def whoami(session: AsyncSession, actor: Actor, args: list[str]) -> Outcom
                 province=_province_label(scope.province_code),
             )
         )
+    if actor.is_privileged:
+        lines.append(_("Figures and the year's plan: /stats."))
     if actor.is_admin or actor.is_staff:
         lines.append(_("Role commands: /grant, /revoke, /roles."))
     if not actor.is_privileged:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -55,6 +56,11 @@ class MonthFigures:
     planned: float
 
 
+def _plain(text: str) -> str:
+    """A title without emoji (the chart font has every Vietnamese letter, but no emoji)."""
+    return "".join(ch for ch in text if unicodedata.category(ch) != "So").strip()
+
+
 def _number(value: float) -> str:
     return format_decimal(value, format="#,##0.#", locale=get_locale())
 
@@ -90,7 +96,7 @@ def progress_chart(title: str, rows: Sequence[UnitProgress]) -> bytes:
     axes.set_yticks(list(positions), names)
     axes.xaxis.set_major_formatter(_formatter())
     axes.set_xlabel(_("Units of 250 ml (after conversion)"))
-    axes.set_title(title)
+    axes.set_title(_plain(title))
     axes.legend(loc="lower right")
     axes.margins(x=0.15)
     return _png(figure)
@@ -112,7 +118,7 @@ def signups_chart(title: str, days: Sequence[DayCount], capacity: int | None) ->
     axes.set_xticks(range(len(days)), labels, rotation=45, fontsize=8)
     axes.yaxis.set_major_formatter(_formatter())
     axes.set_ylim(bottom=0)
-    axes.set_title(title)
+    axes.set_title(_plain(title))
     axes.legend(loc="upper left")
     return _png(figure)
 
@@ -128,7 +134,7 @@ def monthly_chart(title: str, months: Sequence[MonthFigures]) -> bytes:
     axes.set_xticks(positions, labels, rotation=45, fontsize=8)
     axes.yaxis.set_major_formatter(_formatter())
     axes.set_ylabel(_("Units of 250 ml (after conversion)"))
-    axes.set_title(title)
+    axes.set_title(_plain(title))
     axes.legend(loc="upper left")
     return _png(figure)
 
