@@ -80,9 +80,10 @@ def register_handlers(app: Application) -> None:
     app.add_handler(CommandHandler(COMMANDS.names(), commands.command))
     # 3. Tapped inline buttons.
     app.add_handler(CallbackQueryHandler(callbacks.button))
-    # 4. Shared contact and location (registration steps).
+    # 4. Shared contact and location (registration steps), and files (a plan to upload).
     app.add_handler(MessageHandler(filters.CONTACT, messages.contact))
     app.add_handler(MessageHandler(filters.LOCATION, messages.location))
+    app.add_handler(MessageHandler(filters.Document.ALL, messages.document))
     # 5. Typed text, and commands the bot does not know.
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, messages.text))
     app.add_handler(MessageHandler(filters.COMMAND, messages.unknown_command))
@@ -185,7 +186,9 @@ async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
     db = Database(settings.database_url)
     try:
         await upgrade_database(db.engine)
-        await asyncio.to_thread(faq.default_index)  # build the FAQ index now, not on the first question
+        await asyncio.to_thread(
+            faq.default_index
+        )  # build the FAQ index now, not on the first question
         old_addresses.preload()  # the pre-2025 ward index, built in the background
         yield Runtime(settings, db)
     finally:

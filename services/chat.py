@@ -23,7 +23,7 @@ from models.types import utcnow
 from services.conversation import state_store
 from services.conversation.buttons import ButtonData, ButtonRegistry, ButtonRoute, decode
 from services.conversation.commands import CommandRegistry, Needs
-from services.conversation.dialog import Keyboard, Outcome, Reply, Sender
+from services.conversation.dialog import Keyboard, Outcome, Reply, Sender, Upload
 from services.conversation.flow import Flow, Turn
 from services.conversation.menus import MenuItem, OpenMenu, help_text, main_menu
 from services.core.i18n import N_, SUPPORTED, _, get_locale, pick_locale, set_locale, use_locale
@@ -71,6 +71,7 @@ from services.outreach.urgent import CanCome, UrgentResponses
 from services.reminders.eligible_again import remind
 from services.roles import access, admin, erasure
 from services.stats import view as stats_view
+from services.stats.upload import PlanUploadFlow
 from services.stats.view import StatsButton
 
 DEEP_LINK = re.compile(r"^drive_(\d{1,9})$")
@@ -151,6 +152,7 @@ class ChatService:
         self.urgent = BroadcastFlow(URGENT, tz, quiet_hours, may_give_now)
         self.urgent_responses = UrgentResponses(tz, admin_ids)
         self.elsewhere = DonatedElsewhereFlow(rule_options)
+        self.plan_upload = PlanUploadFlow()
         self.card_key = card_key(self.pseudonym_key)
         flows: tuple[Flow, ...] = (
             self.registration,
@@ -161,6 +163,7 @@ class ChatService:
             self.broadcast,
             self.urgent,
             self.elsewhere,
+            self.plan_upload,
         )
         self.flows: dict[str, Flow] = {flow.name: flow for flow in flows}
 
@@ -421,6 +424,11 @@ class ChatService:
             return Outcome(await stats_view.open_stats(t, self.tz, period))
         return Outcome(await stats_view.open_stats(t, self.tz))
 
+    @COMMANDS.command("plan")
+    async def _plan(self, t: Turn, args: list[str]) -> Outcome:
+        """Upload the year's plan (staff)."""
+        return Outcome(await self.plan_upload.begin(t, args))
+
     # Roles: they answer anyone (even before consent), saying who may do what.
 
     @COMMANDS.command("grant", needs=Needs.NOTHING)
@@ -504,15 +512,26 @@ class ChatService:
                     return Outcome(replies)
             return await self._not_expected(t)
 
+    async def document(self, sender: Sender, upload: Upload) -> Outcome:
+        """A file sent as a document: read where the open step asks for one (a plan)."""
+        async with self._turn(sender) as t:
+            flow = self._flow(t)
+            if flow is not None and not t.duplicate:
+                replies = await flow.on_document(t, upload)
+                if replies is not None:
+                    return Outcome(replies)
+            return await self._unsupported(t)
+
     async def unsupported(self, sender: Sender) -> Outcome:
         """A sticker, photo, voice note…: say what works, and repeat the open question."""
         async with self._turn(sender) as t:
-            out = Outcome(
-                [Reply(_("I can only read text, buttons, a shared contact or a location."))]
-            )
-            if t.donor is None:
-                return out.add(self._language_question(onboarding=True))
-            return out.add(*await self._where_we_are(t))
+            return await self._unsupported(t)
+
+    async def _unsupported(self, t: Turn) -> Outcome:
+        out = Outcome([Reply(_("I can only read text, buttons, a shared contact or a location."))])
+        if t.donor is None:
+            return out.add(self._language_question(onboarding=True))
+        return out.add(*await self._where_we_are(t))
 
     async def choice(self, sender: Sender, data: str) -> Outcome:
         """A tapped button."""

@@ -48,6 +48,7 @@ MATRIX: dict[Action, tuple[bool, bool, bool, bool, bool, bool]] = {
     Action.BROADCAST: (Y, Y, N, Y, N, N),
     Action.URGENT: (Y, Y, N, Y, N, N),
     Action.VIEW_STATS: (Y, Y, N, Y, N, N),
+    Action.UPLOAD_PLAN: (Y, Y, N, N, N, N),
     Action.GRANT_LEADER: (Y, Y, N, N, N, N),
     Action.GRANT_STAFF: (Y, N, N, N, N, N),
     Action.REVOKE: (Y, Y, N, N, N, N),

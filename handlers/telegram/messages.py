@@ -7,6 +7,8 @@ from telegram.ext import ContextTypes
 
 from handlers.telegram.common import chat_service, sender_of
 from handlers.telegram.render import render
+from services.conversation.dialog import Upload
+from services.stats.plan_file import MAX_BYTES as UPLOAD_LIMIT  # larger files are not fetched
 
 
 async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -40,6 +42,22 @@ async def location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         sender_of(update), point.latitude, point.longitude
     )
     await render(update, context, outcome)
+
+
+async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A file (a plan's spreadsheet): fetched when it is small enough to be one."""
+    message = update.effective_message
+    if message is None or message.document is None:
+        return
+    sent = message.document
+    size = sent.file_size or 0
+    content = None
+    if size <= UPLOAD_LIMIT:
+        file = await sent.get_file()
+        content = bytes(await file.download_as_bytearray())
+        size = len(content)
+    upload = Upload(sent.file_name or "file", size, content)
+    await render(update, context, await chat_service(context).document(sender_of(update), upload))
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -25,6 +25,7 @@ RETRY_PAUSES = (0.5, 2.0)
 # A 429 asking for longer than this is left to the outbox rather than holding the update.
 MAX_INLINE_RETRY_AFTER = 5.0
 
+
 async def render(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: Outcome) -> None:
     """Answer a tapped button (closing its keyboard), then send every reply in order.
 

@@ -35,9 +35,7 @@ class TelegramTransport:
         message_id = 0
         if text:
             try:
-                message = await self.bot.send_message(
-                    chat_id, text, reply_markup=markup_for(reply)
-                )
+                message = await self.bot.send_message(chat_id, text, reply_markup=markup_for(reply))
             except Exception as exc:
                 raise _translate(exc) from exc
             message_id = message.message_id

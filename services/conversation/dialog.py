@@ -60,6 +60,16 @@ class Document:
     mime_type: str = "application/octet-stream"
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file a person sent (a plan's spreadsheet). `content` is None when the channel did not
+    fetch it because it is larger than `limit` (its size is then the channel's word)."""
+
+    filename: str
+    size: int
+    content: bytes | None
+
+
 @dataclass
 class Reply:
     """One message to send: text, inline choices, or a reply keyboard (never both).

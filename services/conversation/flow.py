@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import ConversationState, Donor
 from services.conversation import state_store
 from services.conversation.actor import Actor
-from services.conversation.dialog import Reply, Sender
+from services.conversation.dialog import Reply, Sender, Upload
 
 
 @dataclass
@@ -102,6 +102,10 @@ class Flow(ABC):
 
     async def on_location(self, t: Turn, lat: float, lon: float) -> list[Reply] | None:
         """A shared location; None when not asked for."""
+        return None
+
+    async def on_document(self, t: Turn, upload: Upload) -> list[Reply] | None:
+        """A file sent as a document; None when not asked for."""
         return None
 
     @abstractmethod

@@ -39,7 +39,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from services.conversation.buttons import ButtonData, decode
-from services.conversation.dialog import Reply
+from services.conversation.dialog import Reply, Upload
 from services.conversation.flow import Flow, Turn
 from services.core.i18n import _
 
@@ -124,6 +124,7 @@ class Step(Generic[D]):
     tap: Callable[[Turn, D, Any], Read | None] | None = None
     contact: Callable[[Turn, D, str, bool], Read | None] | None = None  # phone, is it theirs
     location: Callable[[Turn, D, float, float], Read | None] | None = None
+    document: Callable[[Turn, D, Upload], Read | None] | None = None
     save: Save[D] | None = None
     # A sub-step (a list inside a question): /back from it returns to its parent, and moving
     # between the two is not recorded in the history.
@@ -256,6 +257,12 @@ class StepFlow(Flow, Generic[D]):
         """A shared location, where the open step asks for one."""
         step, draft = self._open(t), self.load(t)
         read = step.location(t, draft, lat, lon) if step.location is not None else None
+        return None if read is None else await self._run(t, step, draft, read)
+
+    async def on_document(self, t: Turn, upload: Upload) -> list[Reply] | None:
+        """A file, where the open step asks for one."""
+        step, draft = self._open(t), self.load(t)
+        read = step.document(t, draft, upload) if step.document is not None else None
         return None if read is None else await self._run(t, step, draft, read)
 
     async def on_back(self, t: Turn) -> list[Reply]:

@@ -41,6 +41,7 @@ class Action(StrEnum):
     BROADCAST = "broadcast"
     URGENT = "urgent"
     VIEW_STATS = "view_stats"
+    UPLOAD_PLAN = "upload_plan"
     GRANT_LEADER = "grant_leader"
     GRANT_STAFF = "grant_staff"
     REVOKE = "revoke"

@@ -19,6 +19,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.BROADCAST: N_("sending a message to donors"),
     Action.URGENT: N_("an urgent call for donors"),
     Action.VIEW_STATS: N_("viewing statistics"),
+    Action.UPLOAD_PLAN: N_("uploading the year's plan"),
     Action.GRANT_LEADER: N_("appointing club leaders"),
     Action.GRANT_STAFF: N_("appointing or removing steering-committee staff"),
     Action.REVOKE: N_("removing roles"),

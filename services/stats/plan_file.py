@@ -174,13 +174,17 @@ def planned_months(text: str) -> tuple[PlannedMonth, ...]:
 # ------------------------------------------------------------ reading the file
 
 
+def too_large(size: int) -> str:
+    """Why a file of `size` bytes is not read."""
+    return _("The file is too large ({size} MB): a plan fits in {limit} MB.").format(
+        size=max(1, size // (1024 * 1024)), limit=MAX_BYTES // (1024 * 1024)
+    )
+
+
 def read_plan(content: bytes, filename: str) -> PlanFile:
     """The plan a CSV or XLSX file holds, or every reason it cannot be used."""
     if len(content) > MAX_BYTES:
-        message = _("The file is too large ({size} MB): a plan fits in {limit} MB.").format(
-            size=len(content) // (1024 * 1024), limit=MAX_BYTES // (1024 * 1024)
-        )
-        return PlanFile(errors=[PlanError(0, "", message)])
+        return PlanFile(errors=[PlanError(0, "", too_large(len(content)))])
     try:
         if content[:2] == b"PK" or filename.lower().endswith((".xlsx", ".xlsm")):
             grid = _xlsx_grid(content)

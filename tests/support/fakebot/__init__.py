@@ -159,6 +159,7 @@ class FakeBotApi:
         self.blocked: set[str] = set()
         self.failures: list[Failure] = []
         self.stats = Stats()
+        self.files: dict[str, bytes] = {}  # documents people sent, by file id (getFile, /file/)
         self.limits = _Limits(per_second, per_chat_burst) if rate_limits else None
         self.latency = latency
         self.record_messages = record_messages
@@ -234,6 +235,22 @@ class FakeBotApi:
     def user_sends_location(self, user: FakeUser, lat: float, lon: float) -> dict[str, Any]:
         """A shared location."""
         return self._user_message(user, location={"latitude": lat, "longitude": lon})
+
+    def user_sends_document(
+        self, user: FakeUser, filename: str, content: bytes, mime_type: str = "text/csv"
+    ) -> dict[str, Any]:
+        """A file sent as a document; the bot fetches it with getFile and a /file/ download."""
+        file_id = f"upload{len(self.files) + 1}"
+        with self.lock:
+            self.files[file_id] = content
+        document = {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_name": filename,
+            "mime_type": mime_type,
+            "file_size": len(content),
+        }
+        return self._user_message(user, document=document)
 
     def user_presses(self, user: FakeUser, button: str, timeout: float = 10.0) -> dict[str, Any]:
         """Tap a button of the bot's latest keyboard, found by its callback data or its label.
@@ -390,8 +407,23 @@ class FakeBotApi:
                 """Quiet."""
 
             def do_GET(self) -> None:
-                """GET with query parameters."""
+                """GET with query parameters, or a file download (/file/bot<token>/<path>)."""
+                parts = urlparse(self.path).path.strip("/").split("/")
+                if len(parts) == 4 and parts[0] == "file" and parts[1].startswith("bot"):
+                    self._file(parts[3])
+                    return
                 self._dispatch(dict(parse_qsl(urlparse(self.path).query)))
+
+            def _file(self, file_id: str) -> None:
+                data = server.files.get(file_id)
+                if data is None:
+                    self._answer(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
             def do_POST(self) -> None:
                 """POST as JSON, form-urlencoded or multipart."""
@@ -591,6 +623,17 @@ class FakeBotApi:
         content["photo_name"] = photo.get("filename", "photo") if isinstance(photo, dict) else ""
         content["photo_sha256"] = hashlib.sha256(data).hexdigest()
         return self._deliver(params, content)
+
+    def _api_getFile(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = str(params.get("file_id", ""))
+        if file_id not in self.files:
+            raise _ApiError(400, "Bad Request: invalid file_id")
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_size": len(self.files[file_id]),
+            "file_path": f"documents/{file_id}",
+        }
 
     def _api_sendVenue(self, params: dict[str, Any]) -> dict[str, Any]:
         location = {"latitude": float(params["latitude"]), "longitude": float(params["longitude"])}
