@@ -3,14 +3,18 @@ the rounds planned and held, and which units are behind."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import PlanUnit
-from services.stats.figures import Figures, Period, Scope, figures
+from models import CheckIn, DriveWard, PlanUnit
+from models.donations import CheckinOutcome
+from services.stats.figures import Figures, Period, Scope, drives_query
 from services.stats.plan_store import plan_of
 
 
@@ -19,7 +23,9 @@ class Standing:
     """Where one unit of the plan stands."""
 
     unit: PlanUnit
-    figures: Figures | None  # None: not matched to any ward, so its drives are not known
+    # The unit's drives and bags (not the sign-ups and outcomes: /stats by ward has those); None
+    # when the unit is not matched to any ward, so its drives are not known.
+    figures: Figures | None
     expected_share: float  # the share of the year's target due by today, 0–1
 
     @property
@@ -60,16 +66,45 @@ def expected_share(unit: PlanUnit, year: int, today: date) -> float:
 async def standings(
     session: AsyncSession, province: str, year: int, tz: ZoneInfo, today: date
 ) -> list[Standing] | None:
-    """Each unit of the province's plan with its figures for the year; None without a plan."""
+    """Each unit of the province's plan with its drives and bags of the year; None without a plan.
+
+    Two grouped queries for the whole province (bags by drive and volume, the wards of each
+    drive), then each unit adds up the drives that serve any of its wards, each drive once."""
     found = await plan_of(session, province, year)
     if found is None:
         return None
     _plan, units = found
     period = Period(date(year, 1, 1), date(year, 12, 31))
+    drive_ids = drives_query(Scope(province), period, tz).subquery()
+    bags: dict[int, dict[int, int]] = defaultdict(dict)
+    rows = await session.exec(
+        select(CheckIn.drive_id, CheckIn.volume_ml, func.count())
+        .where(
+            col(CheckIn.drive_id).in_(select(drive_ids.c.id)),
+            col(CheckIn.outcome) == CheckinOutcome.DONATED,
+            col(CheckIn.volume_ml).is_not(None),
+        )
+        .group_by(col(CheckIn.drive_id), col(CheckIn.volume_ml))
+    )
+    for drive, volume, count in rows:
+        bags[int(drive)][int(volume or 0)] = int(count)
+    served: dict[str, set[int]] = defaultdict(set)
+    pairs = await session.exec(
+        select(DriveWard.ward_code, DriveWard.drive_id).where(
+            col(DriveWard.drive_id).in_(select(drive_ids.c.id))
+        )
+    )
+    for ward, drive in pairs:
+        served[ward].add(int(drive))
     result = []
     for unit in units:
         done = None
         if unit.ward_codes:
-            done = await figures(session, Scope(province, frozenset(unit.ward_codes)), period, tz)
+            drives = set().union(*(served.get(code, set()) for code in unit.ward_codes))
+            done = Figures(drives=len(drives))
+            for drive in drives:
+                for volume, count in bags.get(drive, {}).items():
+                    done.bags[volume] = done.bags.get(volume, 0) + count
+            done.donated = done.bag_count
         result.append(Standing(unit, done, expected_share(unit, year, today)))
     return result
