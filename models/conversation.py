@@ -25,6 +25,7 @@ class FlowName(StrEnum):
     EDIT_DRIVE = "editdrive"
     FOLLOW = "follow"
     DONATED_ELSEWHERE = "elsewhere"
+    CHECK_IN = "checkin"
 
 
 class ConversationState(SQLModel, table=True):
