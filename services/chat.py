@@ -32,8 +32,8 @@ from services.core.text import clean_input, fold
 from services.donations import after_drive, card, card_token, signups, views
 from services.donations.buttons import DonatedElsewhere, RotateCard
 from services.donations.card_token import card_key
-from services.donations.elsewhere import DonatedElsewhereFlow
 from services.donations.checkin import CheckinFlow
+from services.donations.elsewhere import DonatedElsewhereFlow
 from services.donors import donor_store
 from services.donors.consent import (
     CONSENT_VERSION,
