@@ -404,3 +404,17 @@ async def test_a_correction_is_only_possible_within_a_day(service: ChatService, 
     async with db.session() as session:
         signups = (await session.exec(select(Signup).where(Signup.status == SignupStatus.CONFIRMED))).all()
     assert signups == []
+
+
+async def test_a_forged_button_opens_nobody_off_the_list(service: ChatService, db: Database) -> None:
+    await a_drive(db)
+    leader = await a_leader(service, db, 701)
+    _stranger, stranger = await a_donor(service, db, 725, "Người Lạ", "+84903999888")
+    await leader.say("/checkin")
+    out = await leader.tap(f"ci:person:{stranger}")  # not signed up, not found by phone
+    assert refusals(out) == {Action.CHECK_IN} and "Người Lạ" not in texts(out)
+    await leader.say("/checkin")
+    out = await leader.say("0903 999 888")  # the leader knows their number: now they may
+    assert f"ci:person:{stranger}" in buttons(out)
+    out = await leader.tap(f"ci:person:{stranger}")
+    assert "Người Lạ" in texts(out)

@@ -88,6 +88,9 @@ class DeskDraft(Draft):
     phone: str = ""
     kind: str = ""
     period: str = ""
+    # Registered people not on the list whom the leader may open: found by the phone number
+    # typed, or by their card (no one else's details can be opened by a forged button).
+    found: list[int] = []
 
 
 Saving = Callable[[Turn, DeskDraft, Any], Awaitable[Move]]
@@ -178,9 +181,10 @@ class CheckinFlow(StepFlow[DeskDraft]):
                 signed.append(found)
         candidates = signed or drives
         if len(candidates) == 1:
-            draft = DeskDraft(drive=candidates[0].id, donor=donor.id or 0)
+            draft = DeskDraft(drive=candidates[0].id, donor=donor.id or 0, found=[donor.id or 0])
             return await self.start(t, "person", draft)
-        return await self.start(t, "drive", DeskDraft(donor=donor.id or 0), history=[])
+        draft = DeskDraft(donor=donor.id or 0, found=[donor.id or 0])
+        return await self.start(t, "drive", draft, history=[])
 
     # ------------------------------------------------------------ the steps' questions
 
@@ -277,7 +281,7 @@ class CheckinFlow(StepFlow[DeskDraft]):
         lines = [self._heading(found), ""]
         checkin: CheckIn | None = None
         if draft.donor:
-            donor = await t.session.get(Donor, draft.donor)
+            donor = await self._person(t, draft, found, draft.donor)
             if donor is None:
                 return [
                     Reply(_("This person is no longer registered.")),
@@ -308,7 +312,7 @@ class CheckinFlow(StepFlow[DeskDraft]):
             if walk_in is None:
                 return await self._back_to_list(t, draft)
             name, phone, checkin = walk_in
-            lines.append(f"👤 {name} · {_('not registered')}")
+            lines.append(f"👤 {name} · " + _("not registered"))
             lines.append(f"📞 {phone_label(phone)}")
         if checkin is not None:
             lines.append(_("Recorded: {outcome}").format(outcome=_outcome_text(checkin)))
@@ -407,6 +411,10 @@ class CheckinFlow(StepFlow[DeskDraft]):
             self._clear_person(draft)
             return go("list")
         if action is DeskAction.PERSON:
+            found = await self._desk(t, draft)
+            assert found is not None
+            if await self._person(t, draft, found, button.number) is None:
+                return done(refuse(access.Action.CHECK_IN))
             self._clear_person(draft)
             draft.donor = button.number
             return go("person")
@@ -462,6 +470,7 @@ class CheckinFlow(StepFlow[DeskDraft]):
             return go("list")
         known = await desk.registered_by_phone(t.session, phone)
         if known:
+            draft.found = sorted({*draft.found, *(d.id or 0 for d in known)})
             rows = [
                 [
                     Desk(DeskAction.PERSON, d.id or 0).button(
@@ -515,6 +524,7 @@ class CheckinFlow(StepFlow[DeskDraft]):
             name = draft.name
             self._clear_person(draft)
             draft.donor = donor.id or 0
+            draft.found = sorted({*draft.found, draft.donor})
             note = _("{phone} is registered with the bot as {name}.").format(
                 phone=phone_label(phone), name=donor.full_name or name
             )
@@ -533,7 +543,7 @@ class CheckinFlow(StepFlow[DeskDraft]):
         person: Donor | WalkIn
         invite = False
         if draft.donor:
-            donor = await t.session.get(Donor, draft.donor)
+            donor = await self._person(t, draft, found, draft.donor)
             if donor is None:
                 return go("list", Reply(_("This person is no longer registered.")))
             person = donor
@@ -623,6 +633,21 @@ class CheckinFlow(StepFlow[DeskDraft]):
     ) -> DeskDrive | None:
         """The drive at the desk, if still of the day and in the person's scope."""
         return await desk.desk_drive(t.session, await t.actor(), drive_id or draft.drive, self.tz)
+
+    async def _person(
+        self, t: Turn, draft: DeskDraft, found: DeskDrive, donor_id: int
+    ) -> Donor | None:
+        """A registered person the leader may open at this drive: on its list (signed up or
+        checked in), found by their phone number, or shown by their card."""
+        donor = await t.session.get(Donor, donor_id)
+        if donor is None or not donor.is_registered:
+            return None
+        if donor_id in draft.found:
+            return donor
+        signup = await drive_store.get_signup(t.session, found.id, donor_id)
+        if signup is not None and signup.status != SignupStatus.CANCELLED:
+            return donor
+        return donor if await desk.checkin_of(t.session, found.id, donor_id) else None
 
     async def _back_to_list(self, t: Turn, draft: DeskDraft) -> list[Reply]:
         self._clear_person(draft)
