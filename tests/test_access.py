@@ -11,8 +11,8 @@ import pytest
 from models import RoleGrant, RoleWard
 from models.database import Database
 from services.chat import ChatService
-from services.conversation.dialog import Outcome
 from services.conversation.actor import Actor, LeaderScope
+from services.conversation.dialog import Outcome
 from services.roles import access
 from services.roles.access import Action
 from tests.support.outcomes import refusals

@@ -30,11 +30,16 @@ HA_DONG, HOAN_KIEM = "09556", "00070"  # wards of Hà Nội (01)
 
 
 async def a_drive(
-    db: Database, ward: str = HA_DONG, *, days: int = 0, creator: str = "telegram:701"
+    db: Database,
+    ward: str = HA_DONG,
+    *,
+    days: int = 0,
+    creator: str = "telegram:701",
+    started: timedelta = timedelta(hours=1),
 ) -> int:
-    """A published drive in Hà Nội: today (started an hour ago) or `days` ahead."""
+    """A published drive in Hà Nội of four hours: today (started an hour ago) or `days` ahead."""
     now = datetime.now(TZ)
-    start = now - timedelta(hours=1) + timedelta(days=days)
+    start = now - started + timedelta(days=days)
     fields = DriveBase(
         campaign="chu_nhat_do",
         starts_at=start,
@@ -120,7 +125,9 @@ async def test_a_leader_checks_in_a_signed_up_donor_and_the_next_date_moves_84_d
     _donor, donor_id = await signed_up(service, db, 711, "Phạm Minh Châu", drive_id)
     out = await leader.say("/checkin")
     assert f"ci:person:{donor_id}" in buttons(out), texts(out)
-    assert "Phạm Minh Châu" in " ".join(b.label for r in out.replies for row in r.buttons for b in row)
+    assert "Phạm Minh Châu" in " ".join(
+        b.label for r in out.replies for row in r.buttons for b in row
+    )
     out = await leader.tap(f"ci:person:{donor_id}")
     assert "ci:kind:0:whole_blood" in buttons(out) and "ci:noshow" in buttons(out)
     out = await leader.tap("ci:kind:0:whole_blood")
@@ -129,7 +136,11 @@ async def test_a_leader_checks_in_a_signed_up_donor_and_the_next_date_moves_84_d
     assert f"ci:person:{donor_id}" in buttons(out)  # back at the list
     day = await drive_day(db, drive_id)
     [donation] = await drive_donations(db, drive_id)
-    assert (donation.volume_ml, donation.source, donation.donated_on) == (350, DonationSource.DRIVE, day)
+    assert (donation.volume_ml, donation.source, donation.donated_on) == (
+        350,
+        DonationSource.DRIVE,
+        day,
+    )
     donor = await donor_row(db, donor_id)
     assert donor.last_donation_date == day
     assert next_eligible(donor, day).earliest == day + timedelta(days=84)
@@ -183,7 +194,9 @@ async def test_a_no_show_records_no_donation(service: ChatService, db: Database)
     assert (await donor_row(db, donor_id)).last_donation_date == before.last_donation_date
 
 
-async def test_a_same_day_correction_leaves_one_donation(service: ChatService, db: Database) -> None:
+async def test_a_same_day_correction_leaves_one_donation(
+    service: ChatService, db: Database
+) -> None:
     drive_id = await a_drive(db)
     leader = await a_leader(service, db, 701)
     _donor, donor_id = await signed_up(service, db, 714, "Hoàng Lan", drive_id)
@@ -292,7 +305,9 @@ async def test_a_citizen_opening_a_card_link_sees_nothing_personal(
     assert checkin.donor_id == donor_id and checkin.volume_ml == 450
 
 
-async def test_the_card_link_of_a_rotated_card_is_refused(service: ChatService, db: Database) -> None:
+async def test_the_card_link_of_a_rotated_card_is_refused(
+    service: ChatService, db: Database
+) -> None:
     drive_id = await a_drive(db)
     _donor, donor_id = await signed_up(service, db, 720, "Cao Văn Cũ", drive_id)
     token = make_token(card_key(service.pseudonym_key), donor_id, 1)
@@ -310,10 +325,12 @@ async def test_the_card_link_of_a_rotated_card_is_refused(service: ChatService, 
     assert await checkins(db, drive_id) == []
 
 
-async def test_the_signup_list_and_its_csv_escape_a_formula(service: ChatService, db: Database) -> None:
+async def test_the_signup_list_and_its_csv_escape_a_formula(
+    service: ChatService, db: Database
+) -> None:
     drive_id = await a_drive(db)
     leader = await a_leader(service, db, 701)
-    await signed_up(service, db, 721, "=HYPERLINK(\"http://x\")", drive_id)
+    await signed_up(service, db, 721, '=HYPERLINK("http://x")', drive_id)
     await signed_up(service, db, 722, "Đinh Thị Hoa", drive_id)
     out = await leader.say("/signups")
     assert f"sul:{drive_id}" in buttons(out)
@@ -326,7 +343,7 @@ async def test_the_signup_list_and_its_csv_escape_a_formula(service: ChatService
     assert document.content.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(document.content.decode("utf-8-sig"))))
     names = [row[1] for row in rows[1:]]
-    assert "'=HYPERLINK(\"http://x\")" in names and "Đinh Thị Hoa" in names
+    assert '\'=HYPERLINK("http://x")' in names and "Đinh Thị Hoa" in names
     async with db.session() as session:
         exports = (
             await session.exec(select(AuditEntry).where(AuditEntry.action == Action.VIEW_SIGNUPS))
@@ -394,7 +411,9 @@ async def test_the_thank_you_is_queued_once(service: ChatService, db: Database) 
     assert "🏅" not in messages.render(after_drive.THANKS, {"count": 2}, "en").text
 
 
-async def test_a_correction_is_only_possible_within_a_day(service: ChatService, db: Database) -> None:
+async def test_a_correction_is_only_possible_within_a_day(
+    service: ChatService, db: Database
+) -> None:
     old = await a_drive(db, days=-2)
     leader = await a_leader(service, db, 701)
     out = await leader.say("/checkin")
@@ -402,11 +421,15 @@ async def test_a_correction_is_only_possible_within_a_day(service: ChatService, 
     out = await leader.tap(f"ci:drive:{old}")
     assert not await checkins(db, old)
     async with db.session() as session:
-        signups = (await session.exec(select(Signup).where(Signup.status == SignupStatus.CONFIRMED))).all()
+        signups = (
+            await session.exec(select(Signup).where(Signup.status == SignupStatus.CONFIRMED))
+        ).all()
     assert signups == []
 
 
-async def test_a_forged_button_opens_nobody_off_the_list(service: ChatService, db: Database) -> None:
+async def test_a_forged_button_opens_nobody_off_the_list(
+    service: ChatService, db: Database
+) -> None:
     await a_drive(db)
     leader = await a_leader(service, db, 701)
     _stranger, stranger = await a_donor(service, db, 725, "Người Lạ", "+84903999888")
@@ -418,3 +441,34 @@ async def test_a_forged_button_opens_nobody_off_the_list(service: ChatService, d
     assert f"ci:person:{stranger}" in buttons(out)
     out = await leader.tap(f"ci:person:{stranger}")
     assert "Người Lạ" in texts(out)
+
+
+async def test_the_scheduler_thanks_the_donors_of_an_ended_drive_once(
+    service: ChatService, db: Database
+) -> None:
+    drive_id = await a_drive(db, started=timedelta(hours=7))  # ended three hours ago
+    leader = await a_leader(service, db, 701)
+    _giver, giver = await signed_up_directly(db, service, 726, drive_id)
+    await leader.say("/checkin")  # still open for corrections
+    await leader.tap(f"ci:person:{giver}")
+    await leader.tap("ci:kind:0:whole_blood")
+    await leader.tap("ci:volume:250")
+    assert await service.thank_after_drives() == 1
+    assert await service.thank_after_drives() == 0
+    async with db.session() as session:
+        keys = (
+            await session.exec(
+                select(OutboxMessage.dedupe_key).where(col(OutboxMessage.dedupe_key).is_not(None))
+            )
+        ).all()
+    assert sorted(keys) == sorted([f"thanks:{drive_id}:{giver}", f"drive_figures:{drive_id}"])
+
+
+async def signed_up_directly(
+    db: Database, service: ChatService, user_id: int, drive_id: int
+) -> tuple[Person, int]:
+    """A sign-up written by the store (the drive is over: the sign-up button is closed)."""
+    person, donor_id = await a_donor(service, db, user_id, "Kiều Văn Sáng")
+    async with db.session() as session:
+        session.add(Signup(drive_id=drive_id, donor_id=donor_id, status=SignupStatus.CONFIRMED))
+    return person, donor_id
