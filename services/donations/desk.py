@@ -195,9 +195,7 @@ def search(entries: Iterable[Entry], query: str) -> list[Entry]:
     words = fold(query).split()
     if not words:
         return list(entries)
-    return [
-        e for e in entries if all(w in fold(e.name).split() or w in fold(e.name) for w in words)
-    ]
+    return [e for e in entries if all(w in fold(e.name) for w in words)]
 
 
 async def registered_by_phone(session: AsyncSession, phone_e164: str) -> list[Donor]:
