@@ -26,6 +26,7 @@ class FlowName(StrEnum):
     FOLLOW = "follow"
     DONATED_ELSEWHERE = "elsewhere"
     PLAN_UPLOAD = "plan"
+    CHECK_IN = "checkin"
 
 
 class ConversationState(SQLModel, table=True):

@@ -1,7 +1,7 @@
 """Housekeeping on a clock (APScheduler): what must happen even when nobody writes.
 
 Today: the health answers of an eligibility check left idle for an hour are deleted, as the
-consent text promises.
+consent text promises; the donors of a drive that ended are thanked (once each).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from services.chat import ChatService
 log = logging.getLogger(__name__)
 
 SWEEP_MINUTES = 5  # an idle check's answers live at most an hour and five minutes
+THANKS_MINUTES = 30  # donors are thanked within half an hour of a drive's end + 2 h
 
 
 async def sweep_health_answers(chat: ChatService) -> None:
@@ -27,6 +28,17 @@ async def sweep_health_answers(chat: ChatService) -> None:
         return
     if closed:
         log.info("Closed %d idle eligibility check(s) and deleted their answers", closed)
+
+
+async def thank_after_drives(chat: ChatService) -> None:
+    """Thank the donors of drives that ended (a donor already thanked is skipped)."""
+    try:
+        queued = await chat.thank_after_drives()
+    except Exception:
+        log.exception("Could not thank the donors of ended drives; trying again at the next pass")
+        return
+    if queued:
+        log.info("Queued %d thank-you(s) after drives", queued)
 
 
 def housekeeping(chat: ChatService) -> AsyncIOScheduler:
@@ -41,5 +53,14 @@ def housekeeping(chat: ChatService) -> AsyncIOScheduler:
         coalesce=True,
         max_instances=1,
         next_run_time=datetime.now(UTC),  # once at start: the process may have been down
+    )
+    scheduler.add_job(
+        thank_after_drives,
+        "interval",
+        minutes=THANKS_MINUTES,
+        args=[chat],
+        id="thank_after_drives",
+        coalesce=True,
+        max_instances=1,
     )
     return scheduler

@@ -29,9 +29,10 @@ from services.conversation.menus import MenuItem, OpenMenu, help_text, main_menu
 from services.core.i18n import N_, SUPPORTED, _, get_locale, pick_locale, set_locale, use_locale
 from services.core.labels import language_label
 from services.core.text import clean_input, fold
-from services.donations import card, views
+from services.donations import after_drive, card, card_token, signups, views
 from services.donations.buttons import DonatedElsewhere, RotateCard
 from services.donations.card_token import card_key
+from services.donations.checkin import CheckinFlow
 from services.donations.elsewhere import DonatedElsewhereFlow
 from services.donors import donor_store
 from services.donors.consent import (
@@ -53,6 +54,7 @@ from services.drives.buttons import (
     JoinWaitlist,
     ManageDrive,
     SignUp,
+    SignupList,
     Unfollow,
 )
 from services.drives.follow import FollowFlow
@@ -154,6 +156,8 @@ class ChatService:
         self.elsewhere = DonatedElsewhereFlow(rule_options)
         self.plan_upload = PlanUploadFlow()
         self.card_key = card_key(self.pseudonym_key)
+        self.quiet_hours = quiet_hours
+        self.desk = CheckinFlow(tz, self.deep_link, quiet_hours, rule_options)
         flows: tuple[Flow, ...] = (
             self.registration,
             self.new_drive,
@@ -164,6 +168,7 @@ class ChatService:
             self.urgent,
             self.elsewhere,
             self.plan_upload,
+            self.desk,
         )
         self.flows: dict[str, Flow] = {flow.name: flow for flow in flows}
 
@@ -248,6 +253,9 @@ class ChatService:
             return Outcome([self._language_question(onboarding=True, after=link)])
         if t.duplicate:
             return Outcome(await self._where_we_are(t))
+        if payload and card_token.is_card_payload(payload):
+            # A donor's card scanned by a leader at the desk (anyone else learns nothing).
+            return Outcome(await self.desk.open_card(t, payload, self.card_key))
         out = Outcome()
         if t.donor.is_stopped:
             donor_store.update_donor(t.donor, stopped_at=None)
@@ -400,6 +408,16 @@ class ChatService:
     async def _my_drives(self, t: Turn, args: list[str]) -> Outcome:
         """The drives the person may change."""
         return Outcome(await self.manage.overview(t))
+
+    @COMMANDS.command("checkin")
+    async def _checkin(self, t: Turn, args: list[str]) -> Outcome:
+        """The check-in desk of a drive of the day."""
+        return Outcome(await self.desk.begin(t))
+
+    @COMMANDS.command("signups")
+    async def _signups(self, t: Turn, args: list[str]) -> Outcome:
+        """Who signed up for the person's drives."""
+        return Outcome(await signups.overview(t, self.tz))
 
     @COMMANDS.command("broadcast")
     async def _broadcast(self, t: Turn, args: list[str]) -> Outcome:
@@ -680,6 +698,29 @@ class ChatService:
         if self._flow(t) is self.manage:
             return await self._stale_button(t)
         return Outcome(await self.manage.choice(t, button))
+
+    @BUTTONS.route(SignupList)
+    async def _signup_list(self, t: Turn, button: SignupList) -> Outcome:
+        """A drive's sign-up list, or its CSV export."""
+        return Outcome(await signups.show(t, button, self.tz))
+
+    async def thank_after_drives(self) -> int:
+        """The scheduler's pass: thank the donors of drives that ended (each thanked once);
+        returns how many thank-yous were queued."""
+        async with self.db.session() as session:
+            drive_ids = await after_drive.drives_to_thank(session)
+        queued = 0
+        for drive_id in drive_ids:
+            async with self.db.session() as session:
+                done = await after_drive.thank_donors(
+                    session,
+                    drive_id,
+                    tz=self.tz,
+                    quiet_hours=self.quiet_hours,
+                    options=self.check.options,
+                )
+                queued += done.thanked if done is not None else 0
+        return queued
 
     # ------------------------------------------------------------ helpers
 

@@ -11,7 +11,9 @@ import pytest
 from models import RoleGrant, RoleWard
 from models.database import Database
 from services.chat import ChatService
+from services.conversation.actor import Actor, LeaderScope
 from services.conversation.dialog import Outcome
+from services.roles import access
 from services.roles.access import Action
 from tests.support.outcomes import refusals
 from tests.support.people import Person, buttons, texts
@@ -52,12 +54,14 @@ async def service(db: Database) -> ChatService:
     return chat
 
 
-ENTRY = ["newdrive", "mydrives", "broadcast", "urgent"]
+ENTRY = ["newdrive", "mydrives", "broadcast", "urgent", "checkin", "signups"]
 ENTRY_ACTIONS = {
     "newdrive": Action.CREATE_DRIVE,
     "mydrives": Action.EDIT_DRIVE,
     "broadcast": Action.BROADCAST,
     "urgent": Action.URGENT,
+    "checkin": Action.CHECK_IN,
+    "signups": Action.VIEW_SIGNUPS,
 }
 
 
@@ -128,3 +132,40 @@ async def test_staff_cannot_address_another_province(service: ChatService) -> No
     assert "bc:province:79" in buttons(out) and "bc:province:01" not in buttons(out)
     out = await staff.tap("bc:province:01")  # a forged button
     assert refused(out), texts(out)
+
+
+OTHER_WARD = "00004"  # Phường Ba Đình, Hà Nội: a ward the leader does not hold
+
+
+@pytest.mark.parametrize("action", [Action.CHECK_IN, Action.VIEW_SIGNUPS])
+@pytest.mark.parametrize(
+    ("who", "province", "wards", "allowed"),
+    [
+        ("citizen", "01", [HA_DONG], False),
+        ("leader", "01", [HA_DONG], True),
+        ("leader", "01", [HA_DONG, OTHER_WARD], True),  # a joint drive: the desk is shared
+        ("leader", "01", [HOAN_KIEM], False),  # another ward's drive
+        ("staff_hn", "01", [HOAN_KIEM], True),
+        ("staff_hcm", "01", [HOAN_KIEM], False),  # another province
+        ("admin", "79", ["26740"], True),
+    ],
+)
+def test_desk_matrix(
+    action: Action, who: str, province: str, wards: list[str], allowed: bool
+) -> None:
+    """Leaders of one of a drive's wards and staff of its province may check in and see the
+    sign-ups; changing the drive still needs all of its wards."""
+    actors = {
+        "citizen": Actor("telegram", "801"),
+        "leader": Actor(
+            "telegram",
+            "802",
+            leader_scopes=(LeaderScope(1, "CLB", "01", frozenset({HA_DONG})),),
+        ),
+        "staff_hn": Actor("telegram", "803", staff_provinces=frozenset({"01"})),
+        "staff_hcm": Actor("telegram", "804", staff_provinces=frozenset({"79"})),
+        "admin": Actor("telegram", str(ADMIN), is_admin=True),
+    }
+    assert access.allowed(actors[who], action, province, wards) is allowed
+    joint = access.allowed(actors["leader"], Action.EDIT_DRIVE, "01", [HA_DONG, OTHER_WARD])
+    assert joint is False

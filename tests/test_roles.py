@@ -53,6 +53,8 @@ MATRIX: dict[Action, tuple[bool, bool, bool, bool, bool, bool]] = {
     Action.GRANT_STAFF: (Y, N, N, N, N, N),
     Action.REVOKE: (Y, Y, N, N, N, N),
     Action.LIST_ROLES: (Y, Y, N, N, N, N),
+    Action.CHECK_IN: (Y, Y, N, Y, N, N),
+    Action.VIEW_SIGNUPS: (Y, Y, N, Y, N, N),
 }
 
 

@@ -19,6 +19,7 @@ from models.donations import DonationSource
 from models.donor import DonationKind
 from models.types import utcnow
 from services.core.i18n import _
+from services.core.labels import NEVER_DONATED
 from services.core.validation import InputError
 from services.eligibility.donor_status import schedule_reminder
 from services.eligibility.rules import RuleOptions
@@ -143,6 +144,10 @@ async def remove(
     if donation is not None and donation.donor_id == donor.id:
         await session.delete(donation)
         await session.flush()
+        assert donor.id is not None
+        if not await donations_of(session, donor.id):
+            # It was the only one: the donor row's last donation came from it, and goes too.
+            donor.last_donation_date, donor.last_donation_kind = None, NEVER_DONATED
     await refresh(session, donor, today, options)
 
 

@@ -61,6 +61,14 @@ class ManageDrive(ButtonData, kind="md"):
     field: str = ""
 
 
+@dataclasses.dataclass(frozen=True)
+class SignupList(ButtonData, kind="sul"):
+    """A leader's view of who signed up for a drive; `export` sends it as a CSV file."""
+
+    drive_id: int
+    export: bool = False
+
+
 class DraftAction(StrEnum):
     """What a /newdrive button does."""
 

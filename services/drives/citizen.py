@@ -29,6 +29,7 @@ from services.drives.views import (
     when_label,
 )
 from services.eligibility.donor_status import DayVerdict, eligibility_on
+from services.eligibility.onsite import is_onsite, onsite_label
 from services.eligibility.rules import DonationKind, RuleOptions
 from services.eligibility.texts import (
     EVENT_LABELS,
@@ -154,7 +155,12 @@ def _why(verdict: DayVerdict) -> str:
     """The rule, or the saved check, behind the date."""
     if verdict.reason is not None:
         return _("Why:") + "\n" + reason_line(verdict.reason)
-    about = _saved_reason(verdict.saved_code or "")
+    code = verdict.saved_code or ""
+    if is_onsite(code):
+        return _("The screening desk of a drive deferred you ({reason}).").format(
+            reason=onsite_label(code)
+        )
+    about = _saved_reason(code)
     if about is None:
         return _("This is the date your eligibility check gave.")
     return _("This is the date your eligibility check gave ({reason}).").format(reason=about)

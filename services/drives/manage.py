@@ -16,7 +16,7 @@ from services.conversation.steps import Accept, Draft, Move, Read, Step, StepFlo
 from services.core.i18n import _, ngettext
 from services.core.validation import InputError
 from services.drives import drive_store
-from services.drives.buttons import ManageDrive
+from services.drives.buttons import ManageDrive, SignupList
 from services.drives.fields import drive_day, drive_hours, positive_count, short_text
 from services.drives.views import (
     change_notice,
@@ -79,7 +79,8 @@ class ManageDriveFlow(StepFlow[EditDraft]):
                 [
                     ManageDrive("edit", drive.id or 0).button(_("✏️ Change")),
                     ManageDrive("cancel", drive.id or 0).button(_("❌ Cancel the drive")),
-                ]
+                ],
+                [SignupList(drive.id or 0).button(_("📋 Who signed up"))],
             ]
             replies.append(Reply(text, buttons))
         if not replies:

@@ -19,6 +19,7 @@ from models import Donor
 from services.core.i18n import _
 from services.core.labels import date_label, number_label
 from services.eligibility.donor_status import eligibility_on
+from services.eligibility.onsite import is_onsite, onsite_label
 from services.eligibility.rules import (
     Answers,
     DonationKind,
@@ -201,6 +202,10 @@ def _next_date_answer(
 
 def _saved_line(code: str, until: date) -> str:
     """The deferral kept from an eligibility check, with its event when the code names one."""
+    if is_onsite(code):
+        return "• " + _("Deferred at a drive's screening desk ({reason}) until {date}.").format(
+            reason=onsite_label(code), date=date_label(until)
+        )
     if code in EVENT_LABELS:
         return "• " + _(
             "{event}: the wait saved from your eligibility check ends on {date}."

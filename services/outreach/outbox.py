@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, insert, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -407,3 +408,40 @@ async def finish_if_done(session: AsyncSession, broadcast: Broadcast) -> Progres
         broadcast.status = BroadcastStatus.SENDING
     session.add(broadcast)
     return state
+
+
+async def enqueue_once(
+    session: AsyncSession,
+    broadcast: Broadcast,
+    recipient: Recipient,
+    not_before: datetime,
+    dedupe_key: str,
+) -> bool:
+    """Queue one message that must exist at most once (the outbox's unique `dedupe_key`);
+    False when a row with that key was queued before, also by a concurrent transaction."""
+    taken = select(OutboxMessage.id).where(col(OutboxMessage.dedupe_key) == dedupe_key)
+    if (await session.exec(taken)).first() is not None:
+        return False
+    row = OutboxMessage(
+        broadcast_id=broadcast.id,
+        donor_id=recipient.donor_id,
+        channel=recipient.channel,
+        chat_id=recipient.chat_id,
+        message_key=recipient.message_key,
+        params=recipient.params,
+        locale=recipient.locale,
+        text=recipient.text,
+        buttons=recipient.buttons,
+        document=recipient.document,
+        not_before=not_before,
+        dedupe_key=dedupe_key[:80],
+    )
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+    except IntegrityError:
+        return False
+    broadcast.total += 1
+    session.add(broadcast)
+    return True

@@ -46,6 +46,8 @@ class Action(StrEnum):
     GRANT_STAFF = "grant_staff"
     REVOKE = "revoke"
     LIST_ROLES = "list_roles"
+    CHECK_IN = "check_in"  # record who donated, was deferred or did not come at a drive
+    VIEW_SIGNUPS = "view_signups"  # see or export a drive's sign-up list (names, phones)
 
 
 class AuditEvent(StrEnum):
@@ -63,8 +65,12 @@ LEADER_ACTIONS = frozenset(
         Action.BROADCAST,
         Action.URGENT,
         Action.VIEW_STATS,
+        Action.CHECK_IN,
+        Action.VIEW_SIGNUPS,
     }
 )
+# At a drive's desk the clubs of its wards work together: leading one of them is enough.
+ANY_WARD_ACTIONS = frozenset({Action.CHECK_IN, Action.VIEW_SIGNUPS})
 # What even staff may not do in their own province.
 ADMIN_ONLY_ACTIONS = frozenset({Action.GRANT_STAFF})
 
@@ -151,7 +157,8 @@ def allowed(
     if province_code in actor.staff_provinces:
         return action not in ADMIN_ONLY_ACTIONS
     if action in LEADER_ACTIONS and wards:
-        return wards <= actor.leader_wards(province_code)
+        mine = actor.leader_wards(province_code)
+        return bool(wards & mine) if action in ANY_WARD_ACTIONS else wards <= mine
     return False
 
 

@@ -24,6 +24,8 @@ ACTION_LABELS: dict[Action, str] = {
     Action.GRANT_STAFF: N_("appointing or removing steering-committee staff"),
     Action.REVOKE: N_("removing roles"),
     Action.LIST_ROLES: N_("seeing who holds roles"),
+    Action.CHECK_IN: N_("checking donors in at a blood drive"),
+    Action.VIEW_SIGNUPS: N_("seeing who signed up for a blood drive"),
 }
 
 
