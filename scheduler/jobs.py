@@ -1,7 +1,8 @@
 """Housekeeping on a clock (APScheduler): what must happen even when nobody writes.
 
-Today: the health answers of an eligibility check left idle for an hour are deleted, as the
-consent text promises.
+The health answers of an eligibility check left idle for an hour are deleted, as the consent
+text promises; every minute, the reminders due are queued in the outbox (services/reminders:
+what is due lives in the database, so these jobs are only the clock).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from services.chat import ChatService
 log = logging.getLogger(__name__)
 
 SWEEP_MINUTES = 5  # an idle check's answers live at most an hour and five minutes
+REMINDER_SECONDS = 60  # a reminder goes within a minute of its hour
 
 
 async def sweep_health_answers(chat: ChatService) -> None:
@@ -27,6 +29,17 @@ async def sweep_health_answers(chat: ChatService) -> None:
         return
     if closed:
         log.info("Closed %d idle eligibility check(s) and deleted their answers", closed)
+
+
+async def sweep_reminders(chat: ChatService) -> None:
+    """One reminder pass; a failure rolls its batch back, and the next pass tries again."""
+    try:
+        eligible, drives = await chat.sweep_reminders()
+    except Exception:
+        log.exception("Could not sweep reminders; trying again at the next pass")
+        return
+    if eligible or drives:
+        log.info("Queued %d eligibility and %d drive reminder(s)", eligible, drives)
 
 
 def housekeeping(chat: ChatService) -> AsyncIOScheduler:
@@ -41,5 +54,16 @@ def housekeeping(chat: ChatService) -> AsyncIOScheduler:
         coalesce=True,
         max_instances=1,
         next_run_time=datetime.now(UTC),  # once at start: the process may have been down
+    )
+    scheduler.add_job(
+        sweep_reminders,
+        "interval",
+        seconds=REMINDER_SECONDS,
+        args=[chat],
+        id="sweep_reminders",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=None,  # a pass that came due while the loop was busy still runs
+        next_run_time=datetime.now(UTC),  # at start: what fell due while the bot was down
     )
     return scheduler

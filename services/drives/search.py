@@ -32,3 +32,35 @@ async def drives_from(
         .limit(limit)
     )
     return list((await session.exec(query)).all())
+
+
+async def drives_for_many(
+    session: AsyncSession,
+    donor_ids: list[int],
+    start: datetime,
+    until: datetime,
+    per_donor: int = 3,
+) -> dict[int, list[Drive]]:
+    """For a batch of donors (the reminder sweep), the published drives starting between
+    `start` and `until` in the wards each follows, soonest first: one query for the batch, not one
+    per donor (registration follows the donor's own ward)."""
+    if not donor_ids:
+        return {}
+    query = (
+        select(Follow.donor_id, Drive)
+        .join(DriveWard, col(DriveWard.ward_code) == col(Follow.ward_code))
+        .join(Drive, col(Drive.id) == col(DriveWard.drive_id))
+        .where(
+            col(Follow.donor_id).in_(donor_ids),
+            col(Drive.status) == DriveStatus.PUBLISHED,
+            col(Drive.starts_at) >= start,
+            col(Drive.starts_at) < until,
+        )
+        .order_by(col(Follow.donor_id), col(Drive.starts_at), col(Drive.id))
+    )
+    found: dict[int, list[Drive]] = {}
+    for donor_id, drive in (await session.exec(query)).all():
+        mine = found.setdefault(donor_id, [])
+        if len(mine) < per_donor and all(d.id != drive.id for d in mine):
+            mine.append(drive)
+    return found
