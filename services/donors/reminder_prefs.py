@@ -27,9 +27,9 @@ class ReminderSwitch(ButtonData, kind="remsw"):
 
 @dataclasses.dataclass(frozen=True)
 class ReminderHour(ButtonData, kind="remhour"):
-    """Choose the hour ("remhour:9"); "remhour" alone shows the choice."""
+    """Choose the hour ("remhour:9"); "remhour:0" shows the choice."""
 
-    hour: int = 0
+    hour: int
 
 
 def valid_hour(hour: int) -> bool:
@@ -56,15 +56,13 @@ def profile_buttons(donor: Donor) -> list[Button]:
     if not donor.eligible_reminders:
         return [ReminderSwitch(True).button(_("🔔 Turn reminders on"))]
     return [
-        ReminderHour().button(_("🕘 Reminder hour")),
+        ReminderHour(0).button(_("🕘 Reminder hour")),
         ReminderSwitch(False).button(_("🔕 Turn reminders off")),
     ]
 
 
 def hour_choice() -> Reply:
     """The hours from 07:00 to 20:00."""
-    hours = [
-        ReminderHour(h).button(hour_label(h)) for h in range(EARLIEST_HOUR, LATEST_HOUR + 1)
-    ]
+    hours = [ReminderHour(h).button(hour_label(h)) for h in range(EARLIEST_HOUR, LATEST_HOUR + 1)]
     rows = [hours[i : i + HOURS_PER_ROW] for i in range(0, len(hours), HOURS_PER_ROW)]
     return Reply(_("At what time of day should I remind you? (local time)"), rows)

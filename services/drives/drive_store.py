@@ -307,7 +307,9 @@ async def cancel_drive_reminders(
     if ids:
         await session.exec(
             update(OutboxMessage)
-            .where(col(OutboxMessage.id).in_(ids), col(OutboxMessage.status) == DeliveryStatus.PENDING)
+            .where(
+                col(OutboxMessage.id).in_(ids), col(OutboxMessage.status) == DeliveryStatus.PENDING
+            )
             .values(status=DeliveryStatus.FAILED, error=reason[:200])
         )
     return len(ids)

@@ -184,7 +184,9 @@ async def cancel_stale(session: AsyncSession) -> int:
     for reason, ids in reasons.items():
         await session.exec(
             update(OutboxMessage)
-            .where(col(OutboxMessage.id).in_(ids), col(OutboxMessage.status) == DeliveryStatus.PENDING)
+            .where(
+                col(OutboxMessage.id).in_(ids), col(OutboxMessage.status) == DeliveryStatus.PENDING
+            )
             .values(status=DeliveryStatus.FAILED, error=reason)
         )
     return sum(len(ids) for ids in reasons.values())

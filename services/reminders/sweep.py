@@ -191,17 +191,13 @@ async def sweep_eligible(
         await eligible_again.cancel_pending(session, reminded)
     cleared = reminded + dropped
     if cleared:
-        await session.exec(
-            update(Donor).where(col(Donor.id).in_(cleared)).values(remind_on=None)
-        )
+        await session.exec(update(Donor).where(col(Donor.id).in_(cleared)).values(remind_on=None))
     for donor_id, day in later.items():
         await session.exec(update(Donor).where(col(Donor.id) == donor_id).values(remind_on=day))
     return SweepResult(len(donors), queued, len(later), len(dropped))
 
 
-async def _queue(
-    session: AsyncSession, donors: list[Donor], now: datetime, tz: ZoneInfo
-) -> int:
+async def _queue(session: AsyncSession, donors: list[Donor], now: datetime, tz: ZoneInfo) -> int:
     """One outbox row per donor (a key already there is left alone); returns how many."""
     if not donors:
         return 0
@@ -217,7 +213,9 @@ async def _queue(
         }
         recipient = notify.recipient_for(donor, Message(ELIGIBLE, params))
         rows.append(
-            scheduled_row(recipient, notify.private_chat(donor), dedupe_key(donor.id, donor.remind_on), now)
+            scheduled_row(
+                recipient, notify.private_chat(donor), dedupe_key(donor.id, donor.remind_on), now
+            )
         )
     return await insert_once(session, rows)
 
