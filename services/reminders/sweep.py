@@ -36,8 +36,8 @@ from services.drives.search import drives_for_many
 from services.drives.views import when_label
 from services.eligibility.donor_status import next_eligible
 from services.eligibility.rules import RuleOptions
-from services.outreach import notify, outbox
-from services.outreach.messages import Message, message_kind
+from services.outreach import messages, notify, outbox
+from services.outreach.messages import message_kind
 from services.reminders import eligible_again
 from services.reminders.buttons import Snooze
 
@@ -203,20 +203,35 @@ async def _queue(session: AsyncSession, donors: list[Donor], now: datetime, tz: 
         return 0
     ids = [d.id for d in donors if d.id is not None]
     drives = await drives_for_many(session, ids, now, now + DRIVES_AHEAD, DRIVES_SHOWN)
+    # The row's stored wording is only a fallback (sent if this kind were ever undeclared): one
+    # per language and day, without the drives, rather than the whole message worded per donor.
+    fallbacks: dict[tuple[str, date], Reply] = {}
     rows: list[dict[str, Any]] = []
     for donor in donors:
         assert donor.id is not None and donor.remind_on is not None
+        day = donor.remind_on
         params = {
-            "day": donor.remind_on.isoformat(),
+            "day": day.isoformat(),
             "tz": tz.key,
             "drives": [_drive_params(d) for d in drives.get(donor.id, [])],
         }
-        recipient = notify.recipient_for(donor, Message(ELIGIBLE, params))
-        rows.append(
-            scheduled_row(
-                recipient, notify.private_chat(donor), dedupe_key(donor.id, donor.remind_on), now
+        fallback = fallbacks.get((donor.locale, day))
+        if fallback is None:
+            bare = {"day": day.isoformat(), "tz": tz.key, "drives": []}
+            fallback = fallbacks[(donor.locale, day)] = messages.render(
+                ELIGIBLE, bare, donor.locale
             )
+        recipient = outbox.Recipient(
+            donor.id,
+            notify.private_chat(donor),
+            fallback.text,
+            messages.button_rows(fallback),
+            message_key=ELIGIBLE,
+            params=params,
+            locale=donor.locale,
+            channel=donor.channel,
         )
+        rows.append(scheduled_row(recipient, recipient.chat_id, dedupe_key(donor.id, day), now))
     return await insert_once(session, rows)
 
 
@@ -249,12 +264,12 @@ async def insert_once(session: AsyncSession, rows: Iterable[dict[str, Any]]) -> 
         return 0
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     written = 0
+    # One compiled statement run over many parameter sets (SQLAlchemy's "insertmanyvalues"
+    # batches them and returns the ids of the rows actually written).
+    statement = (
+        dialect.insert(OutboxMessage).on_conflict_do_nothing().returning(col(OutboxMessage.id))
+    )
     for start in range(0, len(batch), INSERT_ROWS):
-        statement = (
-            dialect.insert(OutboxMessage)
-            .values(batch[start : start + INSERT_ROWS])
-            .on_conflict_do_nothing()
-            .returning(col(OutboxMessage.id))
-        )
-        written += len((await session.exec(statement)).all())
+        result = await session.exec(statement, params=batch[start : start + INSERT_ROWS])
+        written += len(result.all())
     return written
