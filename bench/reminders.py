@@ -92,7 +92,7 @@ async def seed(url: str, donors: int, due: int) -> None:
                 _donor(i, i in due_ids, today, now, rng)
                 for i in range(start, min(start + CHUNK, donors))
             ]
-            await session.exec(insert(Donor), params=rows)  # type: ignore[call-overload]
+            await session.exec(insert(Donor), params=rows)
     async with db.session() as session:
         first_id = (await session.exec(select(func.min(Donor.id)))).one() or 1
         for start in range(0, donors, CHUNK):
@@ -100,7 +100,7 @@ async def seed(url: str, donors: int, due: int) -> None:
                 {"donor_id": first_id + i, "province_code": "79", "ward_code": f"W{i % WARDS:05d}"}
                 for i in range(start, min(start + CHUNK, donors))
             ]
-            await session.exec(insert(Follow), params=follows)  # type: ignore[call-overload]
+            await session.exec(insert(Follow), params=follows)
         for n in range(DRIVES):
             starts = now + timedelta(days=1 + n % 50, hours=n % 5)
             drive = Drive(
