@@ -191,7 +191,12 @@ async def sweep_eligible(
         await eligible_again.cancel_pending(session, reminded)
     cleared = reminded + dropped
     if cleared:
-        await session.exec(update(Donor).where(col(Donor.id).in_(cleared)).values(remind_on=None))
+        await session.exec(
+            update(Donor)
+            .where(col(Donor.id).in_(cleared))
+            .values(remind_on=None)
+            .execution_options(synchronize_session=False)  # the loaded rows are not used again
+        )
     for donor_id, day in later.items():
         await session.exec(update(Donor).where(col(Donor.id) == donor_id).values(remind_on=day))
     return SweepResult(len(donors), queued, len(later), len(dropped))
@@ -269,7 +274,8 @@ async def insert_once(session: AsyncSession, rows: Iterable[dict[str, Any]]) -> 
     statement = (
         dialect.insert(OutboxMessage).on_conflict_do_nothing().returning(col(OutboxMessage.id))
     )
+    connection = await session.connection()  # Core, not the ORM's bulk path: no objects needed
     for start in range(0, len(batch), INSERT_ROWS):
-        result = await session.exec(statement, params=batch[start : start + INSERT_ROWS])
+        result = await connection.execute(statement, batch[start : start + INSERT_ROWS])
         written += len(result.all())
     return written
