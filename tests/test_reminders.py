@@ -518,3 +518,29 @@ async def test_a_seat_taken_after_the_evening_gets_only_the_reminder_before(
     assert (await drive_sweep(db, local(day - timedelta(days=1), 20, 1))).queued == 1
     [row] = await drive_rows(db)
     assert row.message_key == drive_reminders.SOON
+
+
+async def test_a_row_the_old_button_queued_is_replaced_not_repeated(
+    service: ChatService, db: Database
+) -> None:
+    from services.outreach import notify, outbox
+    from services.outreach.messages import Message
+    from services.reminders import eligible_again
+
+    donor_id = await a_donor(service, db, 1100)
+    today = service.today()
+    async with db.session() as session:  # queued months ago, due this morning
+        donor = await session.get(Donor, donor_id)
+        assert donor is not None
+        broadcast = await outbox.create_broadcast(
+            session, "reminder", "system", f"reminder:{today}"
+        )
+        old = Message(eligible_again.ELIGIBLE_AGAIN, {"day": today.isoformat()})
+        await outbox.enqueue(
+            session, broadcast, [notify.recipient_for(donor, old)], local(today, 9)
+        )
+    await set_donor(db, donor_id, remind_on=today)
+    assert (await sweep(db, local(today, 9))).queued == 1
+    [before] = await reminders(db, eligible_again.ELIGIBLE_AGAIN)
+    assert (before.status, before.error) == (DeliveryStatus.FAILED, "replaced by a newer reminder")
+    assert messages.known(eligible_again.ELIGIBLE_AGAIN)  # rows of the old kind still word

@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Broadcast, OutboxMessage
-from models.outbox import DeliveryStatus
+from models.outbox import BroadcastStatus, DeliveryStatus
 from services.conversation.dialog import Reply
 from services.conversation.flow import Turn
 from services.conversation.menus import MenuItem, OpenMenu
@@ -52,13 +52,25 @@ def eligible_again(params: dict[str, Any]) -> Reply:
 async def cancel_pending(session: AsyncSession, donor_id: int | list[int]) -> None:
     """Drop the donor's (or donors') reminders queued the old way that have not gone yet."""
     ids = donor_id if isinstance(donor_id, list) else [donor_id]
-    reminders = select(Broadcast.id).where(col(Broadcast.kind) == REMINDER)
+    # The few old per-day broadcasts still going, looked up first: the outbox is searched by
+    # broadcast (indexed), and not at all once the last of them is done.
+    open_days = list(
+        (
+            await session.exec(
+                select(Broadcast.id).where(
+                    col(Broadcast.kind) == REMINDER, col(Broadcast.status) != BroadcastStatus.DONE
+                )
+            )
+        ).all()
+    )
+    if not open_days or not ids:
+        return
     await session.exec(
         update(OutboxMessage)
         .where(
+            col(OutboxMessage.broadcast_id).in_(open_days),
             col(OutboxMessage.donor_id).in_(ids),
             col(OutboxMessage.status) == DeliveryStatus.PENDING,
-            col(OutboxMessage.broadcast_id).in_(reminders),
         )
         .values(status=DeliveryStatus.FAILED, error="replaced by a newer reminder")
     )
