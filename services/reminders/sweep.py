@@ -139,8 +139,12 @@ async def claim_due(
     if not postgres:
         await session.exec(update(Donor).where(col(Donor.id) == -1).values(remind_on=None))
     remind_on = col(Donor.remind_on)
-    due = remind_on.is_not(None) & (
-        (remind_on < today) | ((remind_on == today) & (col(Donor.remind_hour) <= hour))
+    # `remind_on <= today` is implied by the rest, but it is what bounds the index range: without
+    # it a pass with nothing due would walk every future reminder day.
+    due = (
+        remind_on.is_not(None)
+        & (remind_on <= today)
+        & ((remind_on < today) | (col(Donor.remind_hour) <= hour))
     )
     query = (
         select(Donor)
