@@ -1,7 +1,9 @@
 """Housekeeping on a clock (APScheduler): what must happen even when nobody writes.
 
-Today: the health answers of an eligibility check left idle for an hour are deleted, as the
-consent text promises; the donors of a drive that ended are thanked (once each).
+The health answers of an eligibility check left idle for an hour are deleted, as the consent
+text promises; every minute, the reminders due are queued in the outbox (services/reminders:
+what is due lives in the database, so these jobs are only the clock); the donors of a drive that
+ended are thanked (once each).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ log = logging.getLogger(__name__)
 
 SWEEP_MINUTES = 5  # an idle check's answers live at most an hour and five minutes
 THANKS_MINUTES = 30  # donors are thanked within half an hour of a drive's end + 2 h
+REMINDER_SECONDS = 60  # a reminder goes within a minute of its hour
 
 
 async def sweep_health_answers(chat: ChatService) -> None:
@@ -41,6 +44,17 @@ async def thank_after_drives(chat: ChatService) -> None:
         log.info("Queued %d thank-you(s) after drives", queued)
 
 
+async def sweep_reminders(chat: ChatService) -> None:
+    """One reminder pass; a failure rolls its batch back, and the next pass tries again."""
+    try:
+        eligible, drives = await chat.sweep_reminders()
+    except Exception:
+        log.exception("Could not sweep reminders; trying again at the next pass")
+        return
+    if eligible or drives:
+        log.info("Queued %d eligibility and %d drive reminder(s)", eligible, drives)
+
+
 def housekeeping(chat: ChatService) -> AsyncIOScheduler:
     """The scheduler with its jobs (not started: the caller starts and stops it)."""
     scheduler = AsyncIOScheduler()
@@ -62,5 +76,16 @@ def housekeeping(chat: ChatService) -> AsyncIOScheduler:
         id="thank_after_drives",
         coalesce=True,
         max_instances=1,
+    )
+    scheduler.add_job(
+        sweep_reminders,
+        "interval",
+        seconds=REMINDER_SECONDS,
+        args=[chat],
+        id="sweep_reminders",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=None,  # a pass that came due while the loop was busy still runs
+        next_run_time=datetime.now(UTC),  # at start: what fell due while the bot was down
     )
     return scheduler

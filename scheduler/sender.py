@@ -28,7 +28,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 # The message kinds are declared where their words live; the sender words every one of them.
 import services.drives.announcement  # noqa: F401
 import services.outreach.broadcast  # noqa: F401
+import services.reminders.drive_reminders  # noqa: F401
 import services.reminders.eligible_again  # noqa: F401
+import services.reminders.sweep  # noqa: F401
 from models import Broadcast, Donor, OutboxMessage
 from models.database import Database
 from models.outbox import BroadcastStatus, DeliveryStatus

@@ -46,6 +46,7 @@ from services.donors.consent import (
 from services.donors.profile import profile_card
 from services.donors.questions import EDITABLE, EditField
 from services.donors.registration import RegistrationFlow
+from services.donors.reminder_prefs import ReminderHour, ReminderSwitch
 from services.drives import citizen
 from services.drives.buttons import (
     CancelSignup,
@@ -61,7 +62,7 @@ from services.drives.follow import FollowFlow
 from services.drives.manage import ManageDriveFlow
 from services.drives.new_drive import NewDriveFlow
 from services.eligibility.check import EligibilityFlow
-from services.eligibility.donor_status import may_give_now
+from services.eligibility.donor_status import may_give_now, schedule_reminder
 from services.eligibility.personal_answers import personal_answer
 from services.eligibility.rules import RuleOptions
 from services.eligibility.texts import RemindMe
@@ -70,7 +71,12 @@ from services.knowledge.small_talk import small_talk
 from services.outreach import notify, outbox, undelivered
 from services.outreach.broadcast import BROADCAST, URGENT, BroadcastFlow
 from services.outreach.urgent import CanCome, UrgentResponses
+from services.reminders import settings as reminder_settings
+from services.reminders.buttons import Snooze
+from services.reminders.drive_reminders import sweep_drive_reminders
 from services.reminders.eligible_again import remind
+from services.reminders.sweep import BATCH as REMINDER_BATCH
+from services.reminders.sweep import sweep_eligible
 from services.roles import access, admin, erasure
 from services.stats import view as stats_view
 from services.stats.upload import PlanUploadFlow
@@ -83,6 +89,8 @@ CommandAnswer = Callable[[Turn, list[str]], Awaitable[Outcome]]
 # Every button kind the router answers, declared once on the method that answers it.
 BUTTONS = ButtonRegistry()
 ButtonAnswer = Callable[[Turn, ButtonData | None], Awaitable[Outcome]]
+# One reminder sweep works through batches for at most this long; the next pass goes on.
+SWEEP_BUDGET_SECONDS = 25.0
 # Health answers of an abandoned flow are deleted after this long without activity.
 HEALTH_ANSWERS_TTL = timedelta(hours=1)
 # Before consent nothing is stored; which consent text a person was shown (its language, the link
@@ -145,7 +153,11 @@ class ChatService:
         self.admin_ids = admin_ids
         # How a shared link to a start payload looks (the channel knows its own name).
         self.deep_link: Callable[[str], str] = deep_link or (lambda payload: f"/start {payload}")
-        self.registration = RegistrationFlow(after_registration=self._after_registration)
+        self.quiet_hours = quiet_hours
+        self.registration = RegistrationFlow(
+            after_registration=self._after_registration,
+            last_donation_known=self._set_reminder_day,
+        )
         self.new_drive = NewDriveFlow(tz, quiet_hours, self.deep_link)
         self.manage = ManageDriveFlow(tz)
         self.follow = FollowFlow()
@@ -670,7 +682,24 @@ class ChatService:
     @BUTTONS.route(RemindMe, needs=Needs.REGISTRATION)
     async def _remind(self, t: Turn, button: RemindMe) -> Outcome:
         """A reminder on the day the person may give again."""
-        return Outcome(await remind(t, button, self.tz))
+        return Outcome(await remind(t, button, self.check.options))
+
+    @BUTTONS.route(Snooze, needs=Needs.REGISTRATION)
+    async def _snooze(self, t: Turn, button: Snooze) -> Outcome:
+        """ "Remind me again in a week / a month", under a reminder."""
+        replies = reminder_settings.snooze(t, button.days)
+        return Outcome(replies) if replies is not None else await self._stale_button(t)
+
+    @BUTTONS.route(ReminderSwitch, needs=Needs.REGISTRATION)
+    async def _reminder_switch(self, t: Turn, button: ReminderSwitch) -> Outcome:
+        """Reminders off (under a reminder, or in /profile), or on again (in /profile)."""
+        return Outcome(reminder_settings.switch(t, button.on, self.check.options))
+
+    @BUTTONS.route(ReminderHour, needs=Needs.REGISTRATION)
+    async def _reminder_hour(self, t: Turn, button: ReminderHour) -> Outcome:
+        """The reminders' hour, chosen in /profile."""
+        replies = reminder_settings.set_hour(t, button.hour)
+        return Outcome(replies) if replies is not None else await self._stale_button(t)
 
     @BUTTONS.route(DonatedElsewhere, needs=Needs.REGISTRATION)
     async def _donated_elsewhere(self, t: Turn, button: DonatedElsewhere) -> Outcome:
@@ -864,6 +893,10 @@ class ChatService:
             return []
         return await citizen.show(t, int(match.group(1)), self.tz)
 
+    def _set_reminder_day(self, t: Turn) -> None:
+        """Registered, or the last donation changed: the reminder day from the rules."""
+        schedule_reminder(t.me, t.today, self.check.options)
+
     async def _forget_answer(self, t: Turn, value: str) -> Outcome:
         """Ask, delete for real (and say truthfully what is kept, and why), or keep."""
         if value == "ask":
@@ -963,6 +996,26 @@ class ChatService:
             return await state_store.expire_states(
                 session, sensitive, utcnow() - HEALTH_ANSWERS_TTL
             )
+
+    async def sweep_reminders(
+        self, now: datetime | None = None, batch: int = REMINDER_BATCH
+    ) -> tuple[int, int]:
+        """The scheduler's reminder pass: the "you can give again" reminders due, a batch per
+        transaction until none is left (or the time budget is spent), then the drive
+        reminders; returns how many of each were queued."""
+        moment = now or utcnow()
+        started, eligible = clock.monotonic(), 0
+        while clock.monotonic() - started < SWEEP_BUDGET_SECONDS:
+            async with self.db.session() as session:
+                result = await sweep_eligible(
+                    session, moment, self.tz, self.quiet_hours, self.check.options, batch
+                )
+            eligible += result.queued
+            if result.claimed < batch:
+                break
+        async with self.db.session() as session:
+            drives = await sweep_drive_reminders(session, moment, self.tz, self.quiet_hours)
+        return eligible, drives.queued
 
     def _idle(self, updated_at: datetime) -> bool:
         """Left alone longer than health answers may be kept."""

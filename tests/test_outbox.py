@@ -306,16 +306,21 @@ async def test_a_reminder_queued_months_ahead_speaks_the_language_of_the_day(
 ) -> None:
     from datetime import date, timedelta
 
-    from services.outreach import messages
+    from services.outreach import messages, notify
+    from services.outreach.messages import Message
     from services.reminders import eligible_again
     from tests.support.e2e import button_data
 
     [donor] = await add_donors(db, 1)  # queued while the person reads English
     day = date.today() + timedelta(days=120)
-    async with db.session() as session:
+    async with db.session() as session:  # a row the "remind me" button queued before the sweep
         person = await session.get(Donor, donor.id)
         assert person is not None and person.locale == "en"
-        await eligible_again.schedule(session, person, day, "tattoo", TZ)
+        broadcast = await outbox.create_broadcast(session, "reminder", "system", f"reminder:{day}")
+        recipient = notify.recipient_for(
+            person, Message(eligible_again.ELIGIBLE_AGAIN, {"day": day.isoformat()})
+        )
+        await outbox.enqueue(session, broadcast, [recipient], datetime.now(UTC) + timedelta(days=120))
     [row] = await rows(db)
     assert row.message_key == eligible_again.ELIGIBLE_AGAIN and row.channel == "telegram"
     assert row.params == {"day": day.isoformat()} and row.locale == "en"

@@ -7,7 +7,7 @@ from services.conversation.dialog import Reply
 from services.conversation.menus import MenuItem, OpenMenu
 from services.core.i18n import _
 from services.core.labels import language_label
-from services.donors import questions
+from services.donors import questions, reminder_prefs
 from services.donors.consent import ForgetAnswer
 
 
@@ -21,10 +21,12 @@ def profile_card(donor: Donor, title: str | None = None) -> Reply:
         "",
         *questions.profile_lines(donor),
         _("🌐 Language: {value}").format(value=language_label(donor.locale)),
+        reminder_prefs.profile_line(donor),
         status,
     ]
     buttons = [
         *questions.edit_buttons(),
+        reminder_prefs.profile_buttons(donor),
         [
             OpenMenu(MenuItem.LANGUAGE).button(_("🌐 Language")),
             ForgetAnswer("ask").button(_("🗑 Delete my data")),

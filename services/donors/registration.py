@@ -101,8 +101,15 @@ class RegistrationFlow(StepFlow[RegistrationDraft]):
     name = FlowName.REGISTER
     draft = RegistrationDraft
 
-    def __init__(self, after_registration: AfterRegistration | None = None) -> None:
+    def __init__(
+        self,
+        after_registration: AfterRegistration | None = None,
+        last_donation_known: Callable[[Turn], None] | None = None,
+    ) -> None:
         self.after_registration = after_registration
+        # Called when a registered donor's last donation is known or changes: the router sets
+        # their reminder day (the eligibility rules stand to the right of donors).
+        self.last_donation_known = last_donation_known
         save = self._saving()
         super().__init__(
             Step(
@@ -225,6 +232,9 @@ class RegistrationFlow(StepFlow[RegistrationDraft]):
             assert t.state is not None and answer.fields is not None
             step = t.state.step
             donor_store.update_donor(t.me, **answer.fields)
+            donation = {"last_donation_kind", "last_donation_date"} & set(answer.fields)
+            if donation and t.me.is_registered and self.last_donation_known is not None:
+                self.last_donation_known(t)
             if "ward_code" in answer.fields and t.me.is_registered:
                 # A registered donor who moves follows their new ward too (old ones stay).
                 await follows.follow(
@@ -253,6 +263,8 @@ class RegistrationFlow(StepFlow[RegistrationDraft]):
         if questions.first_missing_step(t.me) != questions.CONFIRM:
             return done(*await self.begin(t))
         donor_store.update_donor(t.me, registered_at=utcnow())
+        if self.last_donation_known is not None:
+            self.last_donation_known(t)
         await follows.follow(t.session, t.me.id or 0, t.me.province_code or "", t.me.ward_code or "")
         await t.close()
         text = _(

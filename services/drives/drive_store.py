@@ -6,12 +6,13 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import case, func, literal
+from sqlalchemy import case, func, literal, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Donor, Drive, DriveBase, DriveWard, Follow, Signup
+from models import Donor, Drive, DriveBase, DriveWard, Follow, OutboxMessage, Signup
 from models.drives import DriveStatus, SignupStatus
+from models.outbox import DeliveryStatus
 from models.types import utcnow
 
 
@@ -173,6 +174,8 @@ async def cancel_signup(
         return False, None
     freed = signup.status == SignupStatus.CONFIRMED
     signup.status, signup.updated_at = SignupStatus.CANCELLED, now
+    if signup.id is not None:
+        await cancel_drive_reminders(session, [signup.id], "sign-up cancelled")
     promoted = await promote_waiting(session, drive, now) if freed else []
     return True, (promoted[0] if promoted else None)
 
@@ -270,6 +273,52 @@ async def signed_up_with_status(session: AsyncSession, drive_id: int) -> list[tu
         .order_by(col(Donor.id))
     )
     return [(donor, status) for donor, status in result.all()]
+
+
+# Drive reminders (services/reminders/drive_reminders.py) carry the key
+# "drive:<signup id>:<start>:<signed>:<eve|2h>", so a sign-up's pending ones are found without
+# knowing the reminders package (which stands to the right of drives).
+REMINDER_KEY_PREFIX = "drive:"
+
+
+def reminder_signup_id(dedupe_key: str | None) -> int | None:
+    """The sign-up a drive reminder's key names (None for any other key)."""
+    if not dedupe_key or not dedupe_key.startswith(REMINDER_KEY_PREFIX):
+        return None
+    head = dedupe_key[len(REMINDER_KEY_PREFIX) :].partition(":")[0]
+    return int(head) if head.isdigit() else None
+
+
+async def cancel_drive_reminders(
+    session: AsyncSession, signup_ids: Collection[int], reason: str
+) -> int:
+    """Drop the drive reminders not yet sent for these sign-ups (cancelled, or the drive
+    cancelled or moved); returns how many. Pending drive reminders are few (the next 26 hours)."""
+    wanted = set(signup_ids)
+    if not wanted:
+        return 0
+    pending = await session.exec(
+        select(OutboxMessage.id, OutboxMessage.dedupe_key).where(
+            col(OutboxMessage.status) == DeliveryStatus.PENDING,
+            col(OutboxMessage.dedupe_key).like(f"{REMINDER_KEY_PREFIX}%"),
+        )
+    )
+    ids = [row_id for row_id, key in pending.all() if reminder_signup_id(key) in wanted]
+    if ids:
+        await session.exec(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.id).in_(ids), col(OutboxMessage.status) == DeliveryStatus.PENDING
+            )
+            .values(status=DeliveryStatus.FAILED, error=reason[:200])
+        )
+    return len(ids)
+
+
+async def signup_ids_of(session: AsyncSession, drive_id: int) -> list[int]:
+    """Every sign-up of a drive, whatever its status."""
+    result = await session.exec(select(Signup.id).where(col(Signup.drive_id) == drive_id))
+    return [i for i in result.all() if i is not None]
 
 
 def ics_file(drive: Drive, title: str, description: str) -> bytes:

@@ -196,6 +196,10 @@ class ManageDriveFlow(StepFlow[EditDraft]):
         except InputError as error:
             return retry(str(error))
         before = drive_snapshot(drive)
+        if "starts_at" in changes and changes["starts_at"] != drive.starts_at:
+            # The reminder sweep queues new ones for the new time within a minute.
+            signups = await drive_store.signup_ids_of(t.session, drive.id or 0)
+            await drive_store.cancel_drive_reminders(t.session, signups, "drive moved")
         for name, value in changes.items():
             setattr(drive, name, value)
         drive.updated_at = utcnow()
@@ -262,6 +266,8 @@ class ManageDriveFlow(StepFlow[EditDraft]):
         """Cancel, audit, tell everyone signed up."""
         assert actor is not None
         drive.status, drive.updated_at = DriveStatus.CANCELLED, utcnow()
+        signups = await drive_store.signup_ids_of(t.session, drive.id or 0)
+        await drive_store.cancel_drive_reminders(t.session, signups, "drive cancelled")
         await access.audit(
             t.session,
             actor,

@@ -49,10 +49,12 @@ async def queue(
 
 
 def _undelivered(donor_id: int) -> tuple[ColumnElement[bool], ...]:
-    """This person's replies of no broadcast that have not reached them."""
+    """This person's replies of no broadcast that have not reached them (a row with a dedupe
+    key is a scheduled message, such as a reminder, not a reply)."""
     return (
         col(OutboxMessage.donor_id) == donor_id,
         col(OutboxMessage.broadcast_id).is_(None),
+        col(OutboxMessage.dedupe_key).is_(None),
         col(OutboxMessage.status).in_(NOT_DELIVERED),
     )
 
