@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime, utcnow
@@ -81,6 +81,11 @@ class CheckIn(SQLModel, table=True):
     donation_id: int | None = Field(
         default=None,
         sa_column=Column(Integer, ForeignKey("donations.id", ondelete="SET NULL")),
+    )
+    # The donor had given before this donation (any source): the plans' "repeat donor", kept on
+    # the row so that a province's statistics add it up without a look-up per donation.
+    repeat_donor: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
     )
     recorded_by: str = Field(max_length=80)
     recorded_at: datetime = Field(

@@ -66,3 +66,35 @@ async def test_a_donor_reached_in_a_group_goes_back_to_their_private_chat(
         assert chat == "4001"
     finally:
         await database.dispose()
+
+
+async def test_check_ins_recorded_before_0008_learn_whether_the_donor_had_given_before(
+    database_url: str,
+) -> None:
+    database = Database(database_url)
+    try:
+        await upgrade_database(database.engine, "0007")
+        now = datetime.now(UTC)
+        async with database.engine.begin() as conn:
+            for statement in (
+                "INSERT INTO donors (id, channel, external_id, chat_id, locale, consent_version,"
+                " consented_at, created_at, updated_at) VALUES (1, 'telegram', '1', '1', 'vi',"
+                " 'v1', :now, :now, :now)",
+                "INSERT INTO drives (id, campaign, starts_at, ends_at, venue_name, address,"
+                " province_code, collector, target_units, capacity, status, created_by,"
+                " created_at, updated_at) VALUES (1, 'x', :now, :now, 'v', 'a', '01', 'c', 1, 1,"
+                " 'published', 't', :now, :now)",
+                "INSERT INTO donations (id, donor_id, donated_on, kind, volume_ml, source,"
+                " recorded_by, created_at) VALUES (1, 1, '2026-01-05', 'whole_blood', 350,"
+                " 'drive', 't', :now), (2, 1, '2026-06-05', 'whole_blood', 350, 'drive', 't',"
+                " :now)",
+                "INSERT INTO checkins (id, drive_id, donor_id, outcome, donation_id, recorded_by,"
+                " recorded_at, updated_at) VALUES (1, 1, 1, 'donated', 2, 't', :now, :now)",
+            ):
+                await conn.execute(text(statement), {"now": now})
+        await upgrade_database(database.engine)
+        async with database.engine.connect() as conn:
+            repeat = (await conn.execute(text("SELECT repeat_donor FROM checkins"))).scalar_one()
+        assert repeat is True or repeat == 1
+    finally:
+        await database.dispose()

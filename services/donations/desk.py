@@ -281,6 +281,7 @@ async def record_outcome(
     checkin.deferred_until = outcome.deferred_until if deferred else None
     checkin.deferral_code = outcome.deferral_code if deferred else None
     checkin.donation_id = None
+    checkin.repeat_donor = False
     checkin.recorded_by = actor.label[:80]
     checkin.updated_at = utcnow()
     if donor is not None and donated:
@@ -298,6 +299,8 @@ async def record_outcome(
             options=options,
         )
         checkin.donation_id = donation.id
+        assert donor.id is not None
+        checkin.repeat_donor = await history.gave_before(session, donor.id, donation.donated_on)
     elif donor is not None and deferred and outcome.deferred_until is not None:
         # A longer wait the bot already holds (a tattoo, say) is kept.
         if donor.deferred_until is None or donor.deferred_until <= outcome.deferred_until:

@@ -63,6 +63,14 @@ async def donations_of(session: AsyncSession, donor_id: int) -> list[Donation]:
     return list((await session.exec(query)).all())
 
 
+async def gave_before(session: AsyncSession, donor_id: int, day: date) -> bool:
+    """Whether the donor has a donation before `day` (a repeat donor on that day)."""
+    query = select(Donation.id).where(
+        col(Donation.donor_id) == donor_id, col(Donation.donated_on) < day
+    )
+    return (await session.exec(query.limit(1))).first() is not None
+
+
 async def summary(session: AsyncSession, donor: Donor) -> Summary:
     """The number of donations, their known total volume and the most recent one (before any is
     recorded, the last donation stated at registration counts as one)."""

@@ -68,7 +68,7 @@ async def check_in(
     day: date = DAY,
 ) -> None:
     async with db.session() as session:
-        donation_id = None
+        donation_id, repeat = None, False
         if donor_id is not None:
             if signed_up:
                 session.add(
@@ -89,6 +89,8 @@ async def check_in(
                     drive_id=drive_id,
                 )
                 donation_id = donation.id
+                assert donor.id is not None
+                repeat = await history.gave_before(session, donor.id, day)
         session.add(
             CheckIn(
                 drive_id=drive_id,
@@ -99,6 +101,7 @@ async def check_in(
                 kind=DonationKind.WHOLE_BLOOD if volume else None,
                 volume_ml=volume,
                 donation_id=donation_id,
+                repeat_donor=repeat,
                 recorded_by="leader",
             )
         )
