@@ -14,10 +14,10 @@ from models.database import Database
 from models.donations import CheckinOutcome, DonationSource
 from models.drives import DriveStatus, SignupStatus
 from services.chat import ChatService
+from services.core.spreadsheets import safe_text
 from services.donations import after_drive
 from services.donations.card_token import card_key, make_token
 from services.donations.desk import day_of
-from services.donations.signups import csv_cell
 from services.drives import drive_store
 from services.eligibility.donor_status import next_eligible
 from services.eligibility.rules import add_months
@@ -362,8 +362,8 @@ async def test_the_signup_list_and_its_csv_escape_a_formula(
 
 def test_csv_cells_that_a_spreadsheet_would_run_are_escaped() -> None:
     for start in ("=", "+", "-", "@", "\t", "\r"):
-        assert csv_cell(f"{start}1+1") == f"'{start}1+1"
-    assert csv_cell("Nguyễn Văn An") == "Nguyễn Văn An" and csv_cell(None) == ""
+        assert safe_text(f"{start}1+1") == f"'{start}1+1"
+    assert safe_text("Nguyễn Văn An") == "Nguyễn Văn An"
 
 
 async def test_the_thank_you_is_queued_once(service: ChatService, db: Database) -> None:

@@ -7,8 +7,6 @@ the file is UTF-8 with a BOM so that Excel shows the diacritics.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,6 +17,7 @@ from services.conversation.dialog import Document, Reply
 from services.conversation.flow import Turn
 from services.core.i18n import _
 from services.core.labels import blood_group_label, phone_label
+from services.core.spreadsheets import csv_bytes
 from services.donations import desk
 from services.donations.desk import DeskDrive, Entry
 from services.drives.buttons import SignupList
@@ -28,13 +27,6 @@ from services.roles.refusals import refuse
 
 RECENT = timedelta(days=7)  # /signups also lists the drives of the past week
 LINES_PER_MESSAGE = 50
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: object) -> str:
-    """A cell a spreadsheet shows as text, never runs as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def status_label(entry: Entry) -> str:
@@ -57,26 +49,29 @@ def outcome_label(entry: Entry) -> str:
 
 
 def signup_csv(entries: list[Entry]) -> bytes:
-    """The list as a CSV file."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        [_("No."), _("Name"), _("Phone"), _("Blood group"), _("Status"), _("Check-in"), _("ml")]
-    )
-    for number, entry in enumerate(entries, start=1):
-        volume = entry.checkin.volume_ml if entry.checkin is not None else None
-        writer.writerow(
-            [
-                csv_cell(number),
-                csv_cell(entry.name),
-                csv_cell(phone_label(entry.phone) if entry.phone else ""),
-                csv_cell(blood_group_label(entry.blood_group) if entry.blood_group else ""),
-                csv_cell(status_label(entry)),
-                csv_cell(outcome_label(entry)),
-                csv_cell(volume or ""),
-            ]
-        )
-    return out.getvalue().encode("utf-8-sig")
+    """The list as a CSV file (services/core/spreadsheets: BOM, formulas escaped)."""
+    header = [
+        _("No."),
+        _("Name"),
+        _("Phone"),
+        _("Blood group"),
+        _("Status"),
+        _("Check-in"),
+        _("ml"),
+    ]
+    rows = [
+        [
+            number,
+            entry.name,
+            phone_label(entry.phone) if entry.phone else "",
+            blood_group_label(entry.blood_group) if entry.blood_group else "",
+            status_label(entry),
+            outcome_label(entry),
+            entry.checkin.volume_ml if entry.checkin is not None else None,
+        ]
+        for number, entry in enumerate(entries, start=1)
+    ]
+    return csv_bytes(header, rows)
 
 
 async def _scope(t: Turn, drive_id: int | None = None) -> list[DeskDrive]:

@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, insert, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -28,6 +28,9 @@ from services.conversation.dialog import Document
 
 # Give up on a message after this many transient failures (network errors, 5xx).
 MAX_ATTEMPTS = 8
+
+
+INSERT_ROWS = 1000  # rows per INSERT: well within both databases' parameter limits
 
 
 @dataclass(frozen=True)
@@ -223,7 +226,10 @@ async def claim(session: AsyncSession, message_id: int) -> bool:
     if bind.dialect.name == "postgresql":
         free = (
             select(OutboxMessage.id)
-            .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.status) == DeliveryStatus.PENDING)
+            .where(
+                col(OutboxMessage.id) == message_id,
+                col(OutboxMessage.status) == DeliveryStatus.PENDING,
+            )
             .with_for_update(skip_locked=True)
             .scalar_subquery()
         )
@@ -254,7 +260,10 @@ async def cancel_pending_for(session: AsyncSession, donor_id: int) -> None:
     """The person sent /stop: what is still queued for them is not sent."""
     await session.exec(
         update(OutboxMessage)
-        .where(col(OutboxMessage.donor_id) == donor_id, col(OutboxMessage.status) == DeliveryStatus.PENDING)
+        .where(
+            col(OutboxMessage.donor_id) == donor_id,
+            col(OutboxMessage.status) == DeliveryStatus.PENDING,
+        )
         .values(status=DeliveryStatus.BLOCKED, error="recipient stopped")
     )
 
@@ -262,7 +271,9 @@ async def cancel_pending_for(session: AsyncSession, donor_id: int) -> None:
 async def next_due_at(session: AsyncSession) -> datetime | None:
     """When the earliest pending message becomes due, if any."""
     result = await session.exec(
-        select(func.min(OutboxMessage.not_before)).where(col(OutboxMessage.status) == DeliveryStatus.PENDING)
+        select(func.min(OutboxMessage.not_before)).where(
+            col(OutboxMessage.status) == DeliveryStatus.PENDING
+        )
     )
     return result.one()
 
@@ -368,7 +379,11 @@ async def broadcasts_in_progress(
     """Broadcasts not yet finished, except those held back whole (quiet hours): their author
     hears nothing until the first message is due, rather than a "0 sent" that does not move."""
     running = list(
-        (await session.exec(select(Broadcast).where(col(Broadcast.status) != BroadcastStatus.DONE))).all()
+        (
+            await session.exec(
+                select(Broadcast).where(col(Broadcast.status) != BroadcastStatus.DONE)
+            )
+        ).all()
     )
     if not running:
         return []
@@ -388,7 +403,11 @@ async def broadcasts_in_progress(
         b
         for b in running
         if b.id not in waiting
-        and not (b.status == BroadcastStatus.EXPANDING and b.not_before is not None and b.not_before > now)
+        and not (
+            b.status == BroadcastStatus.EXPANDING
+            and b.not_before is not None
+            and b.not_before > now
+        )
     ]
 
 
@@ -419,29 +438,54 @@ async def enqueue_once(
 ) -> bool:
     """Queue one message that must exist at most once (the outbox's unique `dedupe_key`);
     False when a row with that key was queued before, also by a concurrent transaction."""
-    taken = select(OutboxMessage.id).where(col(OutboxMessage.dedupe_key) == dedupe_key)
-    if (await session.exec(taken)).first() is not None:
-        return False
-    row = OutboxMessage(
-        broadcast_id=broadcast.id,
-        donor_id=recipient.donor_id,
-        channel=recipient.channel,
-        chat_id=recipient.chat_id,
-        message_key=recipient.message_key,
-        params=recipient.params,
-        locale=recipient.locale,
-        text=recipient.text,
-        buttons=recipient.buttons,
-        document=recipient.document,
-        not_before=not_before,
-        dedupe_key=dedupe_key[:80],
-    )
-    try:
-        async with session.begin_nested():
-            session.add(row)
-            await session.flush()
-    except IntegrityError:
+    row = once_row(recipient, recipient.chat_id, dedupe_key, not_before, broadcast.id)
+    if not await insert_once(session, [row]):
         return False
     broadcast.total += 1
     session.add(broadcast)
     return True
+
+
+def once_row(
+    recipient: Recipient,
+    chat_id: str,
+    key: str,
+    not_before: datetime,
+    broadcast_id: int | None = None,
+) -> dict[str, Any]:
+    """The values of an outbox row that must exist at most once (its unique `dedupe_key`)."""
+    return {
+        "broadcast_id": broadcast_id,
+        "donor_id": recipient.donor_id,
+        "channel": recipient.channel,
+        "chat_id": chat_id,
+        "message_key": recipient.message_key,
+        "params": recipient.params,
+        "locale": recipient.locale,
+        "text": recipient.text,
+        "buttons": recipient.buttons,
+        "document": recipient.document,
+        "status": DeliveryStatus.PENDING,
+        "attempts": 0,
+        "not_before": not_before,
+        "dedupe_key": key[:80],
+    }
+
+
+async def insert_once(session: AsyncSession, rows: Iterable[dict[str, Any]]) -> int:
+    """INSERT … ON CONFLICT DO NOTHING, in slices; returns how many rows were new."""
+    batch = list(rows)
+    if not batch:
+        return 0
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    written = 0
+    # One compiled statement run over many parameter sets (SQLAlchemy's "insertmanyvalues"
+    # batches them and returns the ids of the rows actually written).
+    statement = (
+        dialect.insert(OutboxMessage).on_conflict_do_nothing().returning(col(OutboxMessage.id))
+    )
+    connection = await session.connection()  # Core, not the ORM's bulk path: no objects needed
+    for start in range(0, len(batch), INSERT_ROWS):
+        result = await connection.execute(statement, batch[start : start + INSERT_ROWS])
+        written += len(result.all())
+    return written

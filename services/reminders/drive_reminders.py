@@ -31,7 +31,7 @@ from services.drives.drive_store import REMINDER_KEY_PREFIX
 from services.drives.views import when_label
 from services.outreach import notify, outbox
 from services.outreach.messages import Message, message_kind
-from services.reminders.sweep import DEFAULT_TZ, insert_once, scheduled_row
+from services.reminders.sweep import DEFAULT_TZ
 
 EVE = "reminder.drive_eve"
 SOON = "reminder.drive_soon"
@@ -229,5 +229,5 @@ async def sweep_drive_reminders(
         if key in existing:
             continue
         recipient = notify.recipient_for(donor, Message(kind, _params(drive, signup, tz)))
-        rows.append(scheduled_row(recipient, notify.private_chat(donor), key, at))
-    return DriveSweepResult(await insert_once(session, rows), cancelled)
+        rows.append(outbox.once_row(recipient, notify.private_chat(donor), key, at))
+    return DriveSweepResult(await outbox.insert_once(session, rows), cancelled)

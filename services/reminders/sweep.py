@@ -14,19 +14,16 @@ The row names its kind and parameters; it is worded when sent, in the donor's la
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Donor, Drive, OutboxMessage
-from models.outbox import DeliveryStatus
+from models import Donor, Drive
 from services.conversation.dialog import Reply
 from services.core.i18n import _
 from services.core.labels import date_label
@@ -47,7 +44,6 @@ DRIVES_SHOWN = 3
 DRIVES_AHEAD = timedelta(days=60)  # drives further away are not worth a line yet
 VENUE_IN_BUTTON = 28
 DEFAULT_TZ = "Asia/Ho_Chi_Minh"
-INSERT_ROWS = 1000  # rows per INSERT: well within both databases' parameter limits
 
 
 @dataclass(frozen=True)
@@ -240,46 +236,5 @@ async def _queue(session: AsyncSession, donors: list[Donor], now: datetime, tz: 
             locale=donor.locale,
             channel=donor.channel,
         )
-        rows.append(scheduled_row(recipient, recipient.chat_id, dedupe_key(donor.id, day), now))
-    return await insert_once(session, rows)
-
-
-def scheduled_row(
-    recipient: outbox.Recipient, chat_id: str, key: str, not_before: datetime
-) -> dict[str, Any]:
-    """An outbox row of no broadcast, with its dedupe key."""
-    return {
-        "broadcast_id": None,
-        "donor_id": recipient.donor_id,
-        "channel": recipient.channel,
-        "chat_id": chat_id,
-        "message_key": recipient.message_key,
-        "params": recipient.params,
-        "locale": recipient.locale,
-        "text": recipient.text,
-        "buttons": recipient.buttons,
-        "document": None,
-        "status": DeliveryStatus.PENDING,
-        "attempts": 0,
-        "not_before": not_before,
-        "dedupe_key": key,
-    }
-
-
-async def insert_once(session: AsyncSession, rows: Iterable[dict[str, Any]]) -> int:
-    """INSERT … ON CONFLICT DO NOTHING, in slices; returns how many rows were new."""
-    batch = list(rows)
-    if not batch:
-        return 0
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    written = 0
-    # One compiled statement run over many parameter sets (SQLAlchemy's "insertmanyvalues"
-    # batches them and returns the ids of the rows actually written).
-    statement = (
-        dialect.insert(OutboxMessage).on_conflict_do_nothing().returning(col(OutboxMessage.id))
-    )
-    connection = await session.connection()  # Core, not the ORM's bulk path: no objects needed
-    for start in range(0, len(batch), INSERT_ROWS):
-        result = await connection.execute(statement, batch[start : start + INSERT_ROWS])
-        written += len(result.all())
-    return written
+        rows.append(outbox.once_row(recipient, recipient.chat_id, dedupe_key(donor.id, day), now))
+    return await outbox.insert_once(session, rows)
