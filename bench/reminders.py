@@ -8,9 +8,14 @@ one batch (claim + outbox insert + mark, one transaction), then the rest of what
 after batch, as the scheduler's pass does. Goal (issue 9): all due in < 1 s and < 200 MB, and the
 time at 100,000 donors within 1.5× of the time at 1,000,000 with the same number due.
 
+`--deliver` then sends a full day's reminders (10,000 donors due) through the outbox sender
+(`python -m scheduler`, as in production) to the fake Bot API with Telegram's limits (30/s in
+total, 1/s per chat): the rate against 30/s, and how many were lost or sent twice.
+
     .venv/bin/python bench/reminders.py                                   # 1,000,000, both
     .venv/bin/python bench/reminders.py --donors 10000 --due 1000 --backend sqlite
     .venv/bin/python bench/reminders.py --donors 100000,1000000          # the scaling pair
+    .venv/bin/python bench/reminders.py --deliver --backend sqlite       # a day's delivery
 
 PostgreSQL: TEST_DATABASE_URL (or --pg) names a server database; a scratch database is created
 next to it and dropped afterwards.
@@ -246,6 +251,52 @@ def one_run(backend: str, pg: str, donors: int, due: int, batch: int) -> Result:
     )
 
 
+def deliver(backend: str, pg: str, due: int) -> dict[str, float]:
+    """Queue a day's reminders (the sweep at 09:00), then deliver them through the sender."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from broadcast import peak_rss_mb, start_sender  # the broadcast bench's sender process
+
+    from tests.support.fakebot import FakeBotApi
+
+    with tempfile.TemporaryDirectory() as folder:
+        workdir = Path(folder)
+        name = f"hm_bench_{uuid.uuid4().hex[:10]}"
+        if backend == "sqlite":
+            url = f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
+        else:
+            asyncio.run(_admin(pg, f'CREATE DATABASE "{name}"'))
+            url = make_url(pg).set(database=name).render_as_string(hide_password=False)
+        try:
+            asyncio.run(seed(url, due, due))
+            queued = run_measure(url, BATCH)["queued"]
+            with FakeBotApi(per_chat_burst=1, record_messages=False) as server:
+                sender = start_sender(url, server, workdir)
+                peak, started = 0.0, time.monotonic()
+                while sum(server.stats.delivered.values()) < queued:
+                    time.sleep(0.25)
+                    peak = max(peak, peak_rss_mb(sender.pid))
+                    if sender.poll() is not None or time.monotonic() - started > 3600:
+                        raise SystemExit(f"the sender stopped; see {workdir / 'sender.log'}")
+                time.sleep(2)  # anything sent twice would arrive now
+                sender.terminate()
+                sender.wait(30)
+                delivered = server.stats.delivered
+                seconds = (server.stats.last_delivery or 0) - (server.stats.first_delivery or 0)
+                total = sum(delivered.values())
+                return {
+                    "queued": queued,
+                    "rate": (total - 1) / seconds if seconds else 0.0,
+                    "too_many": server.stats.too_many_requests,
+                    "lost": sum(1 for i in range(due) if str(20_000_000 + i) not in delivered),
+                    "twice": sum(n - 1 for n in delivered.values() if n > 1),
+                    "peak": peak,
+                    "seconds": seconds,
+                }
+        finally:
+            if backend != "sqlite":
+                asyncio.run(_admin(pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 def main() -> None:
     """Parse the options, run, print the table."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -254,12 +305,29 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=BATCH)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL", DEFAULT_PG))
+    parser.add_argument("--deliver", action="store_true", help="deliver a day's reminders")
     parser.add_argument("--measure", help=argparse.SUPPRESS)  # the child process's database
     args = parser.parse_args()
     if args.measure:
         print(json.dumps(asyncio.run(measure(args.measure, args.batch))))
         return
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    if args.deliver:
+        print(
+            "\nbench/reminders --deliver: a day's reminders through the sender, Telegram's limits"
+        )
+        print(
+            "| database | due | delivered in | msg/s | share of 30/s | 429s | lost | sent twice | sender peak MB |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|")
+        for backend in backends:
+            day = deliver(backend, args.pg, args.due)
+            print(
+                f"| {backend} | {int(day['queued']):,} | {day['seconds']:.0f} s | {day['rate']:.2f} | "
+                f"{day['rate'] / 30:.3f} | {int(day['too_many'])} | {int(day['lost'])} | "
+                f"{int(day['twice'])} | {day['peak']:.0f} |"
+            )
+        return
     counts = [int(n) for n in str(args.donors).split(",")]
     results = [
         one_run(b, args.pg, n, min(args.due, n), args.batch) for b in backends for n in counts
