@@ -115,3 +115,40 @@ async def test_no_plan_yet_is_said(service: ChatService, db: Database) -> None:
     await make_staff(db, 831, PROVINCE)
     out = await staff.tap("st:progress")
     assert "No plan for" in texts(out)
+
+
+async def test_a_drives_sign_ups_and_the_months_as_charts(
+    service: ChatService, db: Database
+) -> None:
+    here, _there = await desk_day(service, db)
+    year = service.today().year
+    rows = read_plan(SEED.read_bytes(), "plan.tsv").rows
+    async with db.session() as session:
+        await replace_plan(session, PROVINCE, year, rows, "plan.tsv", "staff")
+    staff = Person(service, 851, "en")
+    await consent(staff)
+    await make_staff(db, 851, PROVINCE)
+    out = await staff.tap(f"st:drive:{here}")
+    assert f"st:dchart:{here}" in buttons(out)
+    out = await staff.tap(f"st:dchart:{here}")
+    image = out.replies[0].image
+    assert image is not None and image.filename == "signups.png"
+    out = await staff.tap("st:progress")
+    assert "st:months" in buttons(out)
+    out = await staff.tap("st:months")
+    image = out.replies[0].image
+    assert image is not None and image.content.startswith(b"\x89PNG")
+    assert f"Donations by month, {year}" in texts(out)
+
+
+def test_the_plan_spread_over_its_months() -> None:
+    from models import PlanUnit
+    from services.stats.progress import planned_by_month
+
+    units = [
+        PlanUnit(plan_id=1, line=2, unit="A", bags=100, units=112, months=["2027-03", "2027-07"]),
+        PlanUnit(plan_id=1, line=3, unit="B", bags=120, months=[]),
+    ]
+    months = planned_by_month(units, 2027)
+    assert months[3] == 56 + 10 and months[7] == 56 + 10 and months[1] == 10
+    assert round(sum(months.values()), 6) == 112 + 120

@@ -154,3 +154,40 @@ async def figures(session: AsyncSession, scope: Scope, period: Period, tz: ZoneI
             result.repeat_donors += n if who == REPEAT else 0
             result.walk_ins += n if who == WALK_IN else 0
     return result
+
+
+async def signups_by_day(
+    session: AsyncSession, drive_id: int, tz: ZoneInfo
+) -> list[tuple[date, int]]:
+    """A drive's sign-ups (seats and waiting list, not the cancelled) by the local day taken."""
+    rows = await session.exec(
+        select(Signup.created_at).where(
+            col(Signup.drive_id) == drive_id, col(Signup.status) != SignupStatus.CANCELLED
+        )
+    )
+    days: dict[date, int] = {}
+    for taken in rows:
+        day = taken.astimezone(tz).date()
+        days[day] = days.get(day, 0) + 1
+    return sorted(days.items())
+
+
+async def units_by_month(
+    session: AsyncSession, scope: Scope, year: int, tz: ZoneInfo
+) -> dict[int, float]:
+    """The 250 ml units collected at the scope's drives, month by month of a year (1–12)."""
+    period = Period(date(year, 1, 1), date(year, 12, 31))
+    drives = drives_query(scope, period, tz).subquery()
+    rows = await session.exec(
+        select(Drive.starts_at, CheckIn.volume_ml)
+        .join(CheckIn, col(CheckIn.drive_id) == col(Drive.id))
+        .where(
+            col(Drive.id).in_(select(drives.c.id)),
+            col(CheckIn.outcome) == CheckinOutcome.DONATED,
+            col(CheckIn.volume_ml).is_not(None),
+        )
+    )
+    months: dict[int, float] = {m: 0.0 for m in range(1, 13)}
+    for starts_at, volume in rows:
+        months[starts_at.astimezone(tz).month] += units.converted(volume or 0)
+    return months

@@ -108,3 +108,17 @@ async def standings(
             done.donated = done.bag_count
         result.append(Standing(unit, done, expected_share(unit, year, today)))
     return result
+
+
+def planned_by_month(units: list[PlanUnit], year: int) -> dict[int, float]:
+    """What the plan expects each month of a year, in 250 ml units: a unit's target spread over
+    its planned months (over the twelve when it names none)."""
+    months: dict[int, float] = {m: 0.0 for m in range(1, 13)}
+    for unit in units:
+        target = float(unit.units if unit.units is not None else unit.bags)
+        planned = [
+            int(m[5:7]) for m in unit.months if isinstance(m, str) and m.startswith(f"{year:04d}-")
+        ]
+        for month in planned or list(months):
+            months[month] += target / (len(planned) or 12)
+    return months

@@ -26,8 +26,17 @@ from services.knowledge.wards import get_province, get_ward
 from services.roles import access
 from services.roles.refusals import refuse
 from services.stats import charts
-from services.stats.figures import Figures, Period, Scope, drives_query, figures
-from services.stats.progress import Standing, standings
+from services.stats.figures import (
+    Figures,
+    Period,
+    Scope,
+    drives_query,
+    figures,
+    signups_by_day,
+    units_by_month,
+)
+from services.stats.plan_store import plan_of
+from services.stats.progress import Standing, planned_by_month, standings
 
 SHOWN_DRIVES = 10
 SHOWN_WARDS = 20
@@ -46,6 +55,8 @@ class StatsView(StrEnum):
     CAMPAIGN = "campaign"  # arg: the campaign's code
     PROGRESS = "progress"
     PROGRESS_CHART = "chart"
+    DRIVE_CHART = "dchart"  # arg: the drive's id
+    MONTHLY_CHART = "months"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -232,6 +243,10 @@ async def show(t: Turn, tz: ZoneInfo, button: StatsButton) -> list[Reply]:
             campaign=campaign_label(button.arg), scope=_scope_name(scope), period=_period_name(year)
         )
         return [Reply(figures_text(title, result), _menu())]
+    if button.view is StatsView.DRIVE_CHART and button.arg.isdigit():
+        return await _drive(t, tz, actor, int(button.arg), chart=True)
+    if button.view is StatsView.MONTHLY_CHART:
+        return await _monthly(t, tz, scope)
     if button.view in (StatsView.PROGRESS, StatsView.PROGRESS_CHART):
         return await _progress(t, tz, actor, scope, chart=button.view is StatsView.PROGRESS_CHART)
     return [Reply(_("This button is no longer active."), _menu())]
@@ -259,7 +274,9 @@ async def _drive_list(t: Turn, tz: ZoneInfo, scope: Scope, period: Period) -> li
     return [Reply(_("Which drive?"), rows)]
 
 
-async def _drive(t: Turn, tz: ZoneInfo, actor: Actor, drive_id: int) -> list[Reply]:
+async def _drive(
+    t: Turn, tz: ZoneInfo, actor: Actor, drive_id: int, chart: bool = False
+) -> list[Reply]:
     """A drive's figures, for those whose scope it serves, with its seats left."""
     drive = await t.session.get(Drive, drive_id)
     if drive is None or drive.status != DriveStatus.PUBLISHED:
@@ -279,7 +296,12 @@ async def _drive(t: Turn, tz: ZoneInfo, actor: Actor, drive_id: int) -> list[Rep
     text += "\n" + _("Seats: {capacity}, left: {left}").format(
         capacity=number_label(drive.capacity), left=number_label(seats)
     )
-    return [Reply(text, _menu())]
+    if chart:
+        days = [charts.DayCount(d, n) for d, n in await signups_by_day(t.session, drive_id, tz)]
+        picture = await charts.render_off_loop(charts.signups_chart, title, days, drive.capacity)
+        return [Reply(title, _menu(), image=Document("signups.png", picture, "image/png"))]
+    more = StatsButton(StatsView.DRIVE_CHART, str(drive_id)).button(_("📈 Sign-ups over time"))
+    return [Reply(text, [[more], *_menu()])]
 
 
 async def _ward_list(t: Turn, tz: ZoneInfo, scope: Scope, period: Period) -> list[Reply]:
@@ -355,8 +377,32 @@ async def _progress(t: Turn, tz: ZoneInfo, actor: Actor, scope: Scope, chart: bo
             "",
             _("Behind the months planned so far: {units}").format(units=", ".join(behind)),
         ]
-    buttons = [[StatsButton(StatsView.PROGRESS_CHART).button(_("📈 As a chart"))], *_menu()]
+    buttons = [
+        [
+            StatsButton(StatsView.PROGRESS_CHART).button(_("📈 As a chart")),
+            StatsButton(StatsView.MONTHLY_CHART).button(_("📅 By month")),
+        ],
+        *_menu(),
+    ]
     return [Reply("\n".join(lines), buttons)]
+
+
+async def _monthly(t: Turn, tz: ZoneInfo, scope: Scope) -> list[Reply]:
+    """Units collected each month of this year against what the plan expects (the scope's)."""
+    year = t.today.year
+    done = await units_by_month(t.session, scope, year, tz)
+    planned = {m: 0.0 for m in range(1, 13)}
+    if scope.province is not None:
+        found = await plan_of(t.session, scope.province, year)
+        if found is not None:
+            units = found[1]
+            if scope.wards is not None:
+                units = [u for u in units if set(u.ward_codes) & scope.wards]
+            planned = planned_by_month(units, year)
+    months = [charts.MonthFigures(year, m, done[m], planned[m]) for m in range(1, 13)]
+    title = _("Donations by month, {year}: {scope}").format(year=year, scope=_scope_name(scope))
+    picture = await charts.render_off_loop(charts.monthly_chart, title, months)
+    return [Reply(title, _menu(), image=Document("months.png", picture, "image/png"))]
 
 
 def _standing_line(standing: Standing) -> str:
