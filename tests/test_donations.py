@@ -24,10 +24,7 @@ TODAY = date(2026, 12, 3)
 
 async def a_donor(service: ChatService, db: Database, user_id: int) -> int:
     await register(Person(service, user_id))
-    async with db.session() as session:
-        donor = (await session.exec(select(Donor).where(Donor.external_id == str(user_id)))).one()
-        assert donor.id is not None
-        return donor.id
+    return await _donor_id(db, user_id)
 
 
 async def test_a_donation_moves_the_last_donation_and_the_reminder_day(

@@ -4,15 +4,14 @@ fake Bot API (getFile and the file download), then reads the progress and its ch
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 
+from tests.support.desk import QUANG_TRI_PLAN
 from tests.support.e2e import BotProcess, Chat, button_data, text_of
 from tests.support.fakebot import FakeBotApi, FakeUser
 
 ADMIN, STAFF = 900, 950
-SEED = Path(__file__).parent / "data" / "quang_tri_2021_plan.tsv"
 
 
 @pytest.fixture
@@ -44,7 +43,7 @@ def test_staff_upload_the_plan_and_see_where_they_stand(
     server.user_sends_document(staff.user, "bad.csv", "Đơn vị,Dân số\nA,1\n".encode())
     out = server.wait_for_bot_messages(staff.user.id, count=1)
     assert "Missing columns" in text_of(out)
-    server.user_sends_document(staff.user, "ke-hoach.tsv", SEED.read_bytes())
+    server.user_sends_document(staff.user, "ke-hoach.tsv", QUANG_TRI_PLAN.read_bytes())
     out = server.wait_for_bot_messages(staff.user.id, count=1)
     assert "is in place: 16 units" in text_of(out)
 

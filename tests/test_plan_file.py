@@ -4,7 +4,6 @@ files people actually send: merged headers, Vietnamese numbers, and files that a
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
@@ -19,16 +18,15 @@ from services.stats.plan_file import (
     read_plan,
     whole_number,
 )
-
-SEED = Path(__file__).parent / "data" / "quang_tri_2021_plan.tsv"
+from tests.support.desk import QUANG_TRI_PLAN
 
 
 def seed_grid() -> list[list[str]]:
-    return [line.split("\t") for line in SEED.read_text(encoding="utf-8").splitlines()]
+    return [line.split("\t") for line in QUANG_TRI_PLAN.read_text(encoding="utf-8").splitlines()]
 
 
 def test_the_quang_tri_table_reads_unit_by_unit() -> None:
-    plan = read_plan(SEED.read_bytes(), "ke-hoach-2021.csv")
+    plan = read_plan(QUANG_TRI_PLAN.read_bytes(), "ke-hoach-2021.csv")
     assert plan.valid, plan.errors
     assert len(plan.rows) == 16
     dong_ha = plan.rows[0]
@@ -74,7 +72,9 @@ def test_an_xlsx_with_merged_headers_reads_the_same() -> None:
     book.save(buffer)
     plan = read_plan(buffer.getvalue(), "plan.xlsx")
     assert plan.valid, plan.errors
-    assert [r.bags for r in plan.rows] == [r.bags for r in read_plan(SEED.read_bytes(), "x").rows]
+    assert [r.bags for r in plan.rows] == [
+        r.bags for r in read_plan(QUANG_TRI_PLAN.read_bytes(), "x").rows
+    ]
     assert plan.rows[0].units == 1_141
 
 

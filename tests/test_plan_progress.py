@@ -4,16 +4,13 @@ wards (a former district through the old-address conversion); progress unit by u
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 from models.database import Database
 from models.donations import CheckinOutcome
 from services.stats.plan_file import read_plan
 from services.stats.plan_store import match_unit, plan_of, replace_plan
 from services.stats.progress import expected_share, standings
-from tests.support.desk import PROVINCE, TZ, check_in, make_donor, make_drive
-
-SEED = Path(__file__).parent / "data" / "quang_tri_2021_plan.tsv"
+from tests.support.desk import PROVINCE, QUANG_TRI_PLAN, TZ, check_in, make_donor, make_drive
 
 
 def test_units_match_todays_wards_or_the_district_they_were() -> None:
@@ -24,7 +21,7 @@ def test_units_match_todays_wards_or_the_district_they_were() -> None:
 
 
 async def test_the_seed_plan_is_stored_replaced_and_measured(db: Database) -> None:
-    plan_file = read_plan(SEED.read_bytes(), "ke-hoach.tsv")
+    plan_file = read_plan(QUANG_TRI_PLAN.read_bytes(), "ke-hoach.tsv")
     assert plan_file.valid
     async with db.session() as session:
         await replace_plan(session, PROVINCE, 2021, plan_file.rows[:3], "old.csv", "staff")

@@ -3,8 +3,6 @@ answered line by line and changes nothing; only staff of the province may."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlmodel import select
 
 from models import AuditEntry, Plan, PlanUnit
@@ -12,12 +10,9 @@ from models.database import Database
 from services.chat import ChatService
 from services.conversation.dialog import Outcome, Upload
 from services.stats.plan_file import MAX_BYTES
-from tests.support.desk import PROVINCE
+from tests.support.desk import PROVINCE, QUANG_TRI_PLAN
 from tests.support.outcomes import refusals
-from tests.support.people import Person, buttons, consent, make_leader, texts
-from tests.test_stats_chat import make_staff
-
-SEED = Path(__file__).parent / "data" / "quang_tri_2021_plan.tsv"
+from tests.support.people import Person, buttons, consent, make_leader, make_staff, texts
 
 
 async def staff_member(service: ChatService, db: Database, user_id: int) -> Person:
@@ -43,7 +38,7 @@ async def test_a_valid_plan_replaces_the_years_plan_and_is_audited(
     out = await staff.tap("plantpl:2021")
     template = out.replies[0].document
     assert template is not None and template.filename == "ke-hoach-2021.xlsx"
-    out = await send(staff, "ke-hoach-2021.tsv", SEED.read_bytes())
+    out = await send(staff, "ke-hoach-2021.tsv", QUANG_TRI_PLAN.read_bytes())
     assert "16 units, 9,999 bags before conversion, 11,200 units of 250 ml" in texts(out)
     async with db.session() as session:
         plans = (await session.exec(select(Plan))).all()
@@ -51,7 +46,7 @@ async def test_a_valid_plan_replaces_the_years_plan_and_is_audited(
         assert len((await session.exec(select(PlanUnit))).all()) == 16
         audit = (await session.exec(select(AuditEntry))).all()
         assert [a.action for a in audit][-1] == "upload_plan"
-    out = await send(staff, "again.tsv", SEED.read_bytes())  # no /plan open: not read
+    out = await send(staff, "again.tsv", QUANG_TRI_PLAN.read_bytes())  # no /plan open: not read
     assert "I can only read" in texts(out)
 
 

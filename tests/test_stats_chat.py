@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-from models import RoleGrant
 from models.database import Database
 from models.donations import CheckinOutcome
 from services.chat import ChatService
 from services.stats.plan_file import read_plan
 from services.stats.plan_store import replace_plan
-from tests.support.desk import PROVINCE, check_in, make_donor, make_drive
+from tests.support.desk import PROVINCE, QUANG_TRI_PLAN, check_in, make_donor, make_drive
 from tests.support.outcomes import refusals
-from tests.support.people import Person, buttons, consent, make_leader, texts
-from tests.test_plan_progress import SEED
+from tests.support.people import Person, buttons, consent, make_leader, make_staff, texts
 
 DONG_HA, DONG_HOI = "19333", "18880"
-
-
-async def make_staff(db: Database, user_id: int, province: str) -> None:
-    async with db.session() as session:
-        session.add(
-            RoleGrant(
-                channel="telegram",
-                external_id=str(user_id),
-                role="staff",
-                province_code=province,
-                granted_by="test",
-            )
-        )
 
 
 async def desk_day(service: ChatService, db: Database) -> tuple[int, int]:
@@ -93,7 +78,7 @@ async def test_a_typed_period_and_a_bad_one(service: ChatService, db: Database) 
 async def test_progress_against_the_plan_and_its_chart(service: ChatService, db: Database) -> None:
     await desk_day(service, db)
     year = service.today().year
-    rows = read_plan(SEED.read_bytes(), "plan.tsv").rows
+    rows = read_plan(QUANG_TRI_PLAN.read_bytes(), "plan.tsv").rows
     async with db.session() as session:
         await replace_plan(session, PROVINCE, year, rows, "plan.tsv", "staff")
     staff = Person(service, 821, "en")
@@ -122,7 +107,7 @@ async def test_a_drives_sign_ups_and_the_months_as_charts(
 ) -> None:
     here, _there = await desk_day(service, db)
     year = service.today().year
-    rows = read_plan(SEED.read_bytes(), "plan.tsv").rows
+    rows = read_plan(QUANG_TRI_PLAN.read_bytes(), "plan.tsv").rows
     async with db.session() as session:
         await replace_plan(session, PROVINCE, year, rows, "plan.tsv", "staff")
     staff = Person(service, 851, "en")

@@ -82,6 +82,11 @@ Ask = Callable[[Turn, D], list[Reply] | Awaitable[list[Reply]]]
 Save = Callable[[Turn, D, Any], Awaitable[Move]]
 
 
+def use_the_buttons() -> str:
+    """Said to a typed text at a step of buttons (the `use_buttons` of the leaders' flows)."""
+    return _("Please use the buttons above.")
+
+
 def go(to: str = NEXT, *say: Reply, remember: bool = True) -> Move:
     """Open another step (by default the next one), after saying `say`."""
     return Move(to, list(say), remember=remember)

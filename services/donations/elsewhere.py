@@ -10,7 +10,18 @@ from models.donations import DonationSource
 from models.donor import DonationKind
 from services.conversation.dialog import Reply
 from services.conversation.flow import Turn
-from services.conversation.steps import Accept, Draft, Move, Read, Step, StepFlow, done, go, retry
+from services.conversation.steps import (
+    Accept,
+    Draft,
+    Move,
+    Read,
+    Step,
+    StepFlow,
+    done,
+    go,
+    retry,
+    use_the_buttons,
+)
 from services.core.i18n import _
 from services.core.labels import DONATION_KINDS, date_label, donation_kind_label
 from services.core.text import clean_input, visible
@@ -33,10 +44,6 @@ class ReportDraft(Draft):
     place: str | None = None
 
 
-def _use_the_buttons() -> str:
-    return _("Please use the buttons above.")
-
-
 class DonatedElsewhereFlow(StepFlow[ReportDraft]):
     """Day → kind → volume → place → confirm."""
 
@@ -54,7 +61,7 @@ class DonatedElsewhereFlow(StepFlow[ReportDraft]):
                 taps=taps,
                 tap=_read_kind,
                 save=_save_kind,
-                use_buttons=_use_the_buttons,
+                use_buttons=use_the_buttons,
             ),
             Step(
                 "volume",
@@ -79,7 +86,7 @@ class DonatedElsewhereFlow(StepFlow[ReportDraft]):
                 taps=taps,
                 tap=_read_confirm,
                 save=self._finish,
-                use_buttons=_use_the_buttons,
+                use_buttons=use_the_buttons,
             ),
         )
 

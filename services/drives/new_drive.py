@@ -31,6 +31,7 @@ from services.conversation.steps import (
     keep,
     retry,
     stay,
+    use_the_buttons,
 )
 from services.core.i18n import _, ngettext
 from services.drives import drive_store
@@ -55,11 +56,6 @@ from services.outreach import notify, outbox
 from services.outreach.audiences import FOLLOWERS, Audience
 from services.roles import access
 from services.roles.refusals import refuse
-
-
-def _use_the_buttons() -> str:
-    """Said to a typed text at a step of buttons."""
-    return _("Please use the buttons above.")
 
 
 class NewDriveDraft(Draft):
@@ -119,7 +115,7 @@ class NewDriveFlow(StepFlow[NewDriveDraft]):
                 tap=_read_campaign,
                 save=_save_campaign,
                 free_text=True,
-                use_buttons=_use_the_buttons,
+                use_buttons=use_the_buttons,
             ),
             Step(
                 "campaign_name",
@@ -152,7 +148,7 @@ class NewDriveFlow(StepFlow[NewDriveDraft]):
                 location=_read_pin,
                 save=_save_pin,
                 free_text=True,
-                use_buttons=_use_the_buttons,
+                use_buttons=use_the_buttons,
             ),
             Step(
                 "wards",
@@ -191,7 +187,7 @@ class NewDriveFlow(StepFlow[NewDriveDraft]):
                 tap=_read_preview,
                 save=self._finish,
                 free_text=True,
-                use_buttons=_use_the_buttons,
+                use_buttons=use_the_buttons,
             ),
         )
 

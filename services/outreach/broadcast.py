@@ -35,6 +35,7 @@ from services.conversation.steps import (
     keep,
     retry,
     stay,
+    use_the_buttons,
 )
 from services.core.i18n import _, ngettext
 from services.core.labels import BLOOD_GROUPS
@@ -116,11 +117,6 @@ class BroadcastDraft(Draft):
         return bool(self.wards) or self.whole_province
 
 
-def _use_the_buttons() -> str:
-    """Said to a typed text at a step of buttons."""
-    return _("Please use the buttons above.")
-
-
 class BroadcastFlow(StepFlow[BroadcastDraft]):
     """Wards → (blood groups, for urgent calls) → text → (where, when) → preview → send."""
 
@@ -149,7 +145,7 @@ class BroadcastFlow(StepFlow[BroadcastDraft]):
                 taps=taps,
                 tap=_read_wards,
                 save=self._save_wards,
-                use_buttons=_use_the_buttons,
+                use_buttons=use_the_buttons,
             ),
             Step(
                 "group",
@@ -157,7 +153,7 @@ class BroadcastFlow(StepFlow[BroadcastDraft]):
                 taps=taps,
                 tap=_read_groups,
                 save=_save_groups,
-                use_buttons=_use_the_buttons,
+                use_buttons=use_the_buttons,
             ),
             Step(
                 "text",
@@ -190,7 +186,7 @@ class BroadcastFlow(StepFlow[BroadcastDraft]):
                 taps=taps,
                 tap=self._read_preview,
                 save=self._save_preview,
-                use_buttons=_use_the_buttons,
+                use_buttons=use_the_buttons,
             ),
         )
 

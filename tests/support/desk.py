@@ -4,6 +4,7 @@ statistics tests, which read what check-in writes)."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from models import CheckIn, Donor, DriveBase, Signup
@@ -18,6 +19,8 @@ from services.drives import drive_store
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DAY = date(2027, 1, 10)
 PROVINCE = "44"  # Quảng Trị
+# The Quảng Trị 2021 plan table of ../shared/seeds/002, as staff copy it out of the document.
+QUANG_TRI_PLAN = Path(__file__).resolve().parent.parent / "data" / "quang_tri_2021_plan.tsv"
 
 
 async def make_drive(db: Database, day: date, ward: str, campaign: str = "chu_nhat_do") -> int:

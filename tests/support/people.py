@@ -99,6 +99,19 @@ async def make_leader(db: Database, user_id: int, province: str, wards: list[str
             session.add(RoleWard(role_id=grant.id or 0, ward_code=ward))
 
 
+async def make_staff(db: Database, user_id: int, province: str) -> None:
+    async with db.session() as session:
+        session.add(
+            RoleGrant(
+                channel="telegram",
+                external_id=str(user_id),
+                role="staff",
+                province_code=province,
+                granted_by="test",
+            )
+        )
+
+
 async def consent(person: Person) -> None:
     await person.say("/start")
     await person.tap("lang:en")

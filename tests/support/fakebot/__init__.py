@@ -618,7 +618,11 @@ class FakeBotApi:
         data = photo.get("content", b"") if isinstance(photo, dict) else b""
         if not isinstance(data, bytes) or not data.startswith(b"\x89PNG"):
             raise _ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
-        size = {"file_id": f"ph{time.monotonic_ns()}", "file_unique_id": "p", "file_size": len(data)}
+        size = {
+            "file_id": f"ph{time.monotonic_ns()}",
+            "file_unique_id": "p",
+            "file_size": len(data),
+        }
         content: dict[str, Any] = {"photo": [{**size, "width": 320, "height": 320}]}
         content["photo_name"] = photo.get("filename", "photo") if isinstance(photo, dict) else ""
         content["photo_sha256"] = hashlib.sha256(data).hexdigest()
