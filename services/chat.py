@@ -29,7 +29,15 @@ from services.conversation.menus import MenuItem, OpenMenu, help_text, main_menu
 from services.core.i18n import N_, SUPPORTED, _, get_locale, pick_locale, set_locale, use_locale
 from services.core.labels import language_label
 from services.core.text import clean_input, fold
-from services.donations import after_drive, card, card_token, signups, views
+from services.donations import (
+    after_drive,
+    card,
+    card_token,
+    invitation,
+    signups,
+    views,
+    walk_in_views,
+)
 from services.donations.buttons import DonatedElsewhere, RotateCard
 from services.donations.card_token import card_key
 from services.donations.checkin import CheckinFlow
@@ -83,6 +91,16 @@ from services.stats.upload import PlanUploadFlow
 from services.stats.view import StatsButton
 
 DEEP_LINK = re.compile(r"^drive_(\d{1,9})$")
+
+
+def shared_link(payload: str | None) -> str | None:
+    """A start payload that leads somewhere once the person is registered: a drive someone
+    shared, or a walk-in's invitation from the desk."""
+    if payload and (DEEP_LINK.match(payload) or invitation.is_invitation(payload)):
+        return payload
+    return None
+
+
 # Every command, declared once on the method that answers it (below, in ChatService).
 COMMANDS = CommandRegistry()
 CommandAnswer = Callable[[Turn, list[str]], Awaitable[Outcome]]
@@ -166,8 +184,11 @@ class ChatService:
         self.elsewhere = DonatedElsewhereFlow(rule_options)
         self.plan_upload = PlanUploadFlow()
         self.card_key = card_key(self.pseudonym_key)
+        self.invitation_key = invitation.invitation_key(self.pseudonym_key)
         self.quiet_hours = quiet_hours
-        self.desk = CheckinFlow(tz, self.deep_link, quiet_hours, rule_options)
+        self.desk = CheckinFlow(
+            tz, self.deep_link, quiet_hours, rule_options, invitation_key=self.invitation_key
+        )
         flows: tuple[Flow, ...] = (
             self.registration,
             self.new_drive,
@@ -258,7 +279,7 @@ class ChatService:
     async def _start(self, t: Turn, args: list[str]) -> Outcome:
         """Choose a language and consent, or resume, or show the menu."""
         payload = args[0] if args else None
-        link = payload if payload and DEEP_LINK.match(payload) else None
+        link = shared_link(payload)
         if t.donor is None:
             return Outcome([self._language_question(onboarding=True, after=link)])
         if t.duplicate:
@@ -817,7 +838,7 @@ class ChatService:
         """Before consent: show the consent text in that language. After: switch language."""
         set_locale(locale)
         if t.donor is None:
-            link = after if after and DEEP_LINK.match(after) else None
+            link = shared_link(after)
             self._remember_consent_shown(t.sender, locale, link)
             return Outcome([self._consent_question(locale, link)])
         donor_store.update_donor(t.donor, locale=locale)
@@ -829,7 +850,7 @@ class ChatService:
         """The explicit tap (or typed agreement): record the consent (version, time) and start
         registering."""
         locale, answer, after = consent.locale, consent.answer, consent.after
-        link = after if DEEP_LINK.match(after) else None
+        link = shared_link(after)
         locale = locale if locale in SUPPORTED else self.default_locale
         set_locale(locale)
         if answer != "yes":
@@ -886,6 +907,10 @@ class ChatService:
 
     async def _after_registration(self, t: Turn, link: str) -> list[Reply]:
         """Where a shared link leads once the person is registered."""
+        if invitation.is_invitation(link):
+            return await walk_in_views.take_invitation(
+                t, self.invitation_key, link, self.tz, self.check.options
+            )
         match = DEEP_LINK.match(link)
         if match is None:
             return []
@@ -1054,7 +1079,7 @@ class ChatService:
 
     def _consent_question(self, locale: str, after: str | None) -> Reply:
         """The consent text with its two buttons (a shared link rides along in the data)."""
-        link = after if after and DEEP_LINK.match(after) else ""
+        link = shared_link(after) or ""
         buttons = [
             [ConsentAnswer(locale, "yes", link).button(_("✅ I agree"))],
             [ConsentAnswer(locale, "no").button(_("I do not agree"))],

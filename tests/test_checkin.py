@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, datetime, timedelta
 
 from sqlmodel import col, func, select
@@ -221,6 +222,65 @@ async def test_a_same_day_correction_leaves_one_donation(
     assert (await donor_row(db, donor_id)).last_donation_date == stated
 
 
+async def test_the_walk_in_who_opens_the_invitation_gets_the_donation_and_the_reminder(
+    service: ChatService, db: Database
+) -> None:
+    drive_id = await a_drive(db)
+    leader = await a_leader(service, db, 701)
+    await leader.say("/checkin")
+    await leader.say("0987 654 321")
+    await leader.say("Trần Thị Bình")
+    await leader.tap("ci:kind:0:whole_blood")
+    out = await leader.tap("ci:volume:350")
+    link = re.search(r"/start (w_[0-9a-f]+_[A-Za-z0-9_-]{12})", texts(out))
+    assert link is not None, texts(out)
+    token = link.group(1)
+    # She opens the link before registering: the link rides through language and consent.
+    binh = Person(service, 702, "vi")
+    out = await binh.say(f"/start {token}")
+    [language] = [b for b in buttons(out) if b.startswith("lang:vi")]
+    out = await binh.tap(language)
+    [agree] = [b for b in buttons(out) if b.startswith("consent:vi:yes")]
+    await binh.tap(agree)
+    await binh.say("Trần Thị Bình")
+    await binh.say("02/09/1998")
+    await binh.tap("sex:female")
+    await binh.say("0987 654 321")
+    await binh.say("phuong ha dong")
+    await binh.tap(f"ward:01:{HA_DONG}")
+    await binh.tap("bg:A+")
+    await binh.tap("kind:never")
+    out = await binh.tap("confirm")
+    assert "Cảm ơn bạn đã hiến máu" in texts(out), texts(out)
+    day = await drive_day(db, drive_id)
+    [checkin] = await checkins(db, drive_id)
+    assert checkin.donor_id is not None and checkin.walk_in_name is None
+    assert checkin.walk_in_phone is None  # her own profile holds it now
+    [donation] = await drive_donations(db, drive_id)
+    assert (donation.donor_id, donation.volume_ml, donation.donated_on) == (
+        checkin.donor_id,
+        350,
+        day,
+    )
+    assert checkin.donation_id == donation.id
+    donor = await donor_row(db, checkin.donor_id)
+    assert donor.remind_on == day + timedelta(weeks=12)  # the reminder follows the donation
+    assert (day + timedelta(weeks=12)).strftime("%d/%m/%Y") in texts(out)
+    # The link works once; a forged one tells nothing.
+    other = Person(service, 703, "en")
+    await register(other, "en")
+    out = await other.say(f"/start {token}")
+    assert "used already" in texts(out)
+    out = await other.say(f"/start {token[:-1]}{'A' if token[-1] != 'A' else 'B'}")
+    assert "not valid" in texts(out)
+    assert len(await drive_donations(db, drive_id)) == 1
+    async with db.session() as session:
+        audited = await session.exec(
+            select(AuditEntry).where(col(AuditEntry.action) == "walk_in_taken")
+        )
+        assert len(audited.all()) == 1
+
+
 async def test_a_walk_in_not_registered_is_recorded_by_name_and_phone_and_invited(
     service: ChatService, db: Database
 ) -> None:
@@ -233,7 +293,7 @@ async def test_a_walk_in_not_registered_is_recorded_by_name_and_phone_and_invite
     assert "ci:kind:0:whole_blood" in buttons(out), texts(out)
     await leader.tap("ci:kind:0:whole_blood")
     out = await leader.tap("ci:volume:250")
-    assert "/start invite" in texts(out) and "Trần Thị Bình" in texts(out)
+    assert re.search(r"/start w_[0-9a-f]+_", texts(out)) and "Trần Thị Bình" in texts(out)
     [checkin] = await checkins(db, drive_id)
     assert checkin.donor_id is None and checkin.walk_in_phone == "+84987654321"
     assert (checkin.walk_in_name, checkin.volume_ml) == ("Trần Thị Bình", 250)

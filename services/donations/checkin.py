@@ -28,7 +28,7 @@ from services.conversation.steps import Accept, Draft, Move, Read, Step, StepFlo
 from services.core.i18n import _, ngettext
 from services.core.labels import blood_group_label, date_label, donation_kind_label, phone_label
 from services.core.validation import InputError, ascii_digits, clean_full_name, normalize_vn_phone
-from services.donations import card_token, desk
+from services.donations import card_token, desk, invitation
 from services.donations.after_drive import thank_donors
 from services.donations.desk import DeskDrive, Entry, WalkIn
 from services.donations.history import WHOLE_BLOOD_VOLUMES
@@ -44,7 +44,6 @@ PAGE = 8  # people per page of the list
 NAME_IN_BUTTON = 40
 # The kinds a desk records (red cells by apheresis are recorded as whole blood bags are).
 DESK_KINDS = (DonationKind.WHOLE_BLOOD, DonationKind.PLATELETS, DonationKind.PLASMA)
-INVITE = "invite"  # the start payload of an invitation (a plain start: registration)
 
 
 class DeskAction(StrEnum):
@@ -108,9 +107,11 @@ class CheckinFlow(StepFlow[DeskDraft]):
         deep_link: Callable[[str], str],
         quiet_hours: tuple[time, time],
         options: RuleOptions | None = None,
+        invitation_key: bytes = b"",
     ) -> None:
         self.tz = tz
         self.deep_link = deep_link
+        self.invitation_key = invitation_key
         self.quiet_hours = quiet_hours
         self.options = options
 
@@ -582,18 +583,20 @@ class CheckinFlow(StepFlow[DeskDraft]):
                         )
                     )
                 )
-        if isinstance(person, WalkIn) and invite:
+        if isinstance(person, WalkIn) and invite and checkin.id is not None:
             replies.append(Reply(_("Forward this invitation to them:")))
-            replies.append(Reply(self.invitation(person.name)))
+            replies.append(Reply(self.invitation(person.name, checkin.id)))
         self._clear_person(draft)
         return go("list", *replies)
 
-    def invitation(self, name: str) -> str:
-        """What a leader forwards to someone not registered: an invitation with a link."""
+    def invitation(self, name: str, checkin_id: int) -> str:
+        """What a leader forwards to someone not registered: an invitation whose link brings
+        today's check-in into their record once they register."""
+        token = invitation.make_token(self.invitation_key, checkin_id)
         return _(
             "Hello {name}, thank you for coming to give blood today! Join the voluntary blood "
             "donation bot to know when you may give again and to hear of drives near you: {link}"
-        ).format(name=name, link=self.deep_link(INVITE))
+        ).format(name=name, link=self.deep_link(token))
 
     async def _finish(self, t: Turn, draft: DeskDraft) -> Move:
         found = await self._desk(t, draft)

@@ -284,29 +284,8 @@ async def record_outcome(
     checkin.repeat_donor = False
     checkin.recorded_by = actor.label[:80]
     checkin.updated_at = utcnow()
-    if donor is not None and donated:
-        assert outcome.kind is not None and outcome.volume_ml is not None
-        donation = await history.record(
-            session,
-            donor,
-            day=day_of(desk.drive, tz),
-            kind=outcome.kind,
-            volume_ml=outcome.volume_ml,
-            source=DonationSource.DRIVE,
-            recorded_by=actor.label[:80],
-            today=today,
-            drive_id=desk.id,
-            options=options,
-        )
-        checkin.donation_id = donation.id
-        assert donor.id is not None
-        checkin.repeat_donor = await history.gave_before(session, donor.id, donation.donated_on)
-    elif donor is not None and deferred and outcome.deferred_until is not None:
-        # A longer wait the bot already holds (a tattoo, say) is kept.
-        if donor.deferred_until is None or donor.deferred_until <= outcome.deferred_until:
-            donor.deferred_until = outcome.deferred_until
-            donor.deferral_code = outcome.deferral_code
-        await history.refresh(session, donor, today, options)
+    if donor is not None:
+        await into_history(session, donor, checkin, desk.drive, tz=tz, today=today, options=options)
     session.add(checkin)
     await session.flush()
     await access.audit(
@@ -323,6 +302,43 @@ async def record_outcome(
         corrected_from=previous,
     )
     return checkin, existing is not None
+
+
+async def into_history(
+    session: AsyncSession,
+    donor: Donor,
+    checkin: CheckIn,
+    drive: Drive,
+    *,
+    tz: ZoneInfo,
+    today: date,
+    options: RuleOptions | None = None,
+) -> None:
+    """What a check-in means for the donor's own record: a donation given at the drive (and
+    whether they had given before), or an on-site deferral; the reminder day follows."""
+    if checkin.outcome == CheckinOutcome.DONATED:  # read back, the outcome is a plain string
+        assert checkin.kind is not None and checkin.volume_ml is not None
+        donation = await history.record(
+            session,
+            donor,
+            day=day_of(drive, tz),
+            kind=DonationKind(checkin.kind),
+            volume_ml=checkin.volume_ml,
+            source=DonationSource.DRIVE,
+            recorded_by=checkin.recorded_by,
+            today=today,
+            drive_id=drive.id,
+            options=options,
+        )
+        checkin.donation_id = donation.id
+        assert donor.id is not None
+        checkin.repeat_donor = await history.gave_before(session, donor.id, donation.donated_on)
+    elif checkin.outcome == CheckinOutcome.DEFERRED and checkin.deferred_until is not None:
+        # A longer wait the bot already holds (a tattoo, say) is kept.
+        if donor.deferred_until is None or donor.deferred_until <= checkin.deferred_until:
+            donor.deferred_until = checkin.deferred_until
+            donor.deferral_code = checkin.deferral_code
+        await history.refresh(session, donor, today, options)
 
 
 async def _undo(

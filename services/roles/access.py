@@ -54,6 +54,7 @@ class AuditEvent(StrEnum):
     """What the audit log records besides privileged actions: things anyone may do."""
 
     FORGET = "forget"  # a person's data deleted on their request
+    WALK_IN_TAKEN = "walk_in_taken"  # a walk-in's check-in taken into their record by its link
 
 
 # What a club leader may do, and only for their own wards.
