@@ -279,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, json_lines=settings.log_format == "json")
     if args.sender:
         logging.getLogger("httpx").setLevel(logging.WARNING)
         asyncio.run(run_sender(settings, args.rate, args.in_flight))

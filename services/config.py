@@ -8,7 +8,7 @@ import secrets
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     quiet_hours_start: int = Field(default=21, ge=0, le=23)
     quiet_hours_end: int = Field(default=7, ge=0, le=23)
     log_level: str = "INFO"
+    # "console": readable lines; "json": one JSON object a line, for a log collector.
+    log_format: Literal["console", "json"] = "console"
     # Eligibility rules: "default" (locales/rules/eligibility.toml [defaults]), or a preset:
     # "law" (Thông tư 26/2013 alone), "nihbt" (21 days after platelets), "giot_mau_vang" (45 kg).
     eligibility_rules: str = "default"

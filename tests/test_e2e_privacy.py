@@ -74,6 +74,13 @@ def test_a_group_gets_one_line_and_never_a_profile(
     assert donor.chat_id == str(user.id)  # notices still go to the private chat
     assert "Nguyễn Thị Hồng" not in bot.log() and "912345678" not in bot.log()
     assert TOKEN.split(":")[1] not in bot.log()
+    # One structured line per update: the person as a keyed hash, the handler, outcome, time.
+    lines = [line for line in bot.log().splitlines() if "[update" in line and "handler=" in line]
+    assert any("handler=command:start" in line and "outcome=ok" in line for line in lines)
+    assert any("handler=group" in line for line in lines)
+    assert any("handler=text" in line for line in lines)
+    assert all("person=anon:" in line and " ms=" in line for line in lines), lines[:3]
+    assert str(user.id) not in "\n".join(lines) and "chủ nhật" not in bot.log()
 
 
 def test_a_failed_reply_is_delivered_when_telegram_recovers(

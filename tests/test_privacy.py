@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import structlog
 from sqlalchemy import select as sa_select
 from sqlalchemy import text, update
 from sqlmodel import SQLModel, select
@@ -308,3 +310,16 @@ async def test_language_does_not_repeat_the_first_greeting(service: ChatService)
     out = await person.say("/language")
     assert "Xin chào" not in texts(out) and "Hello" not in texts(out)
     assert "setlang:en" in buttons(out)
+
+
+def test_production_lines_are_json_and_scrubbed(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("INFO", json_lines=True)
+    try:
+        structlog.get_logger("update").info("update", person="anon:1", handler="text", ms=3.2)
+        logging.getLogger("demo").warning("sent to %s", "+84912345678")
+    finally:
+        logging.getLogger().handlers.clear()
+        logging.getLogger().setLevel(logging.WARNING)
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert lines[0]["event"] == "update" and lines[0]["handler"] == "text"
+    assert lines[1]["event"] == "sent to <phone>" and lines[1]["level"] == "warning"

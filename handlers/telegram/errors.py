@@ -9,6 +9,7 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from handlers.telegram.common import chat_service, sender_of
+from handlers.telegram.update_log import mark_failed
 from services.core.i18n import _, pick_locale, use_locale
 
 log = logging.getLogger(__name__)
@@ -18,6 +19,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Never show a traceback: apologise and point to a way forward."""
     # Only the exception's type and traceback: its message may quote what the person typed.
     error = context.error
+    mark_failed()
     log.error(
         "Error while handling an update: %s",
         type(error).__name__,

@@ -16,6 +16,9 @@ from telegram import Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application
 
+from handlers.telegram.update_log import process_logged
+from services.chat import COMMANDS
+
 log = logging.getLogger(__name__)
 
 POLL_TIMEOUT = 25  # seconds Telegram holds a getUpdates open
@@ -25,6 +28,8 @@ async def poll(app: Application, stop: asyncio.Event) -> None:
     """Fetch, handle and confirm updates until `stop` is set."""
     offset: int | None = None
     backoff = 1.0
+    service = app.bot_data["chat"]
+    commands = frozenset(COMMANDS.names())
     while not stop.is_set():
         fetch = asyncio.ensure_future(
             app.bot.get_updates(
@@ -59,7 +64,7 @@ async def poll(app: Application, stop: asyncio.Event) -> None:
             backoff = min(backoff * 2, 30.0)
             continue
         for update in updates:
-            await app.process_update(update)
+            await process_logged(app, update, service.pseudonym_key, commands)
             offset = update.update_id + 1
     if offset is not None:
         # Confirm the last handled update so it is not delivered again after a clean stop.

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping, MutableMapping
+from typing import Any
 
-FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+import structlog
 
 # Library loggers and the lowest level at which their lines carry no personal data.
 QUIET_LIBRARIES = {
@@ -40,17 +42,53 @@ def scrub(text: str) -> str:
     return _PHONE.sub("<phone>", _TOKEN.sub("<token>", text))
 
 
-class ScrubbingFormatter(logging.Formatter):
-    """A formatter whose output (message, arguments and traceback) is scrubbed."""
+def _scrub_values(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Mapping[str, Any]:
+    """structlog processor: every string value scrubbed before it is rendered."""
+    return {k: scrub(v) if isinstance(v, str) else v for k, v in event.items()}
+
+
+# What every line gets, from structlog or from a library's stdlib logger alike.
+_SHARED: list[Any] = [
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+
+
+class ScrubbingFormatter(structlog.stdlib.ProcessorFormatter):
+    """Renders every record (a library's, or a structured event) as one line, JSON or readable;
+    the whole output, traceback included, is scrubbed."""
+
+    def __init__(self, json_lines: bool = False) -> None:
+        renderer: Any = (
+            structlog.processors.JSONRenderer(ensure_ascii=False)
+            if json_lines
+            else structlog.dev.ConsoleRenderer(colors=False)
+        )
+        super().__init__(
+            foreign_pre_chain=_SHARED,
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info if json_lines else _keep,
+                _scrub_values,
+                renderer,
+            ],
+        )
 
     def format(self, record: logging.LogRecord) -> str:
         return scrub(super().format(record))
 
 
-def configure_logging(level: str) -> None:
-    """Root handler with the scrubbing formatter; noisy libraries held back."""
+def _keep(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Mapping[str, Any]:
+    """The console renderer prints tracebacks itself."""
+    return event
+
+
+def configure_logging(level: str, json_lines: bool = False) -> None:
+    """Root handler with the scrubbing formatter (JSON lines in production, readable in a
+    terminal); structlog's loggers go through it too; noisy libraries held back."""
     handler = logging.StreamHandler()
-    handler.setFormatter(ScrubbingFormatter(FORMAT))
+    handler.setFormatter(ScrubbingFormatter(json_lines))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
@@ -59,3 +97,13 @@ def configure_logging(level: str) -> None:
     for name, floor in QUIET_LIBRARIES.items():
         library = logging.getLogger(name)
         library.setLevel(max(floor, root.level))
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *_SHARED,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
