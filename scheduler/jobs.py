@@ -8,6 +8,7 @@ ended are thanked (once each).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 
@@ -26,6 +27,9 @@ async def sweep_health_answers(chat: ChatService) -> None:
     """One pass of the sweep; a failure is logged and the next pass tries again."""
     try:
         closed = await chat.expire_idle_health_answers()
+    except asyncio.CancelledError:  # the process is stopping: the pass's transaction rolled back
+        log.info("Stopped during a pass; the next start takes it up")
+        return
     except Exception:
         log.exception("Could not sweep idle health answers; trying again at the next pass")
         return
@@ -37,6 +41,9 @@ async def thank_after_drives(chat: ChatService) -> None:
     """Thank the donors of drives that ended (a donor already thanked is skipped)."""
     try:
         queued = await chat.thank_after_drives()
+    except asyncio.CancelledError:  # the process is stopping: the pass's transaction rolled back
+        log.info("Stopped during a pass; the next start takes it up")
+        return
     except Exception:
         log.exception("Could not thank the donors of ended drives; trying again at the next pass")
         return
@@ -48,6 +55,9 @@ async def sweep_reminders(chat: ChatService) -> None:
     """One reminder pass; a failure rolls its batch back, and the next pass tries again."""
     try:
         eligible, drives = await chat.sweep_reminders()
+    except asyncio.CancelledError:  # the process is stopping: the pass's transaction rolled back
+        log.info("Stopped during a pass; the next start takes it up")
+        return
     except Exception:
         log.exception("Could not sweep reminders; trying again at the next pass")
         return
