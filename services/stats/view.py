@@ -429,11 +429,11 @@ async def _monthly(t: Turn, tz: ZoneInfo, scope: Scope) -> list[Reply]:
 def _standing_line(standing: Standing) -> str:
     unit = standing.unit
     target = number_label(standing.target_units)
+    rounds = ", " + _("{n} rounds planned").format(n=unit.rounds) if unit.rounds else ""
     if standing.population_share is not None:
-        target += " " + _("({share} of the population)").format(
+        rounds += ", " + _("target {share} of the population").format(
             share=reach.share_label(standing.population_share)
         )
-    rounds = ", " + _("{n} rounds planned").format(n=unit.rounds) if unit.rounds else ""
     if standing.figures is None:
         return "• " + _(
             "{unit}: target {target}{rounds}; its drives are not tied to a ward"
