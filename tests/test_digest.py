@@ -336,6 +336,19 @@ async def test_turning_it_off_drops_a_digest_queued_but_not_sent(
     assert row.status == DeliveryStatus.SUPERSEDED
 
 
+async def test_forget_ends_the_subscription_with_the_person(
+    service: ChatService, db: Database
+) -> None:
+    donor_id = await staff_member(service, db)
+    staff = Person(service, STAFF, "en")
+    await staff.tap("digest:1")
+    assert await subscription(db, donor_id) is not None
+    await staff.say("/forget")
+    await staff.tap("forget:yes")
+    assert await subscription(db, donor_id) is None
+    assert (await sweep(db, local(MONDAY, 8) + timedelta(days=400))).claimed == 0
+
+
 # ------------------------------------------------------------ what it says
 
 
