@@ -1019,17 +1019,9 @@ class ChatService:
     async def sweep_digests(self, now: datetime | None = None, batch: int = digest.BATCH) -> int:
         """The scheduler's digest pass: the weekly digests due, a batch per transaction until
         none is left (or the time budget is spent); returns how many were queued."""
-        moment = now or utcnow()
-        started, queued = clock.monotonic(), 0
-        while clock.monotonic() - started < SWEEP_BUDGET_SECONDS:
-            async with self.db.session() as session:
-                result = await digest.sweep_digests(
-                    session, moment, self.tz, self.quiet_hours, self.admin_ids, batch
-                )
-            queued += result.queued
-            if result.claimed < batch:
-                break
-        return queued
+        return await digest.sweep_all_due(
+            self.db, now or utcnow(), self.tz, self.quiet_hours, self.admin_ids, batch
+        )
 
     def _idle(self, updated_at: datetime) -> bool:
         """Left alone longer than health answers may be kept."""

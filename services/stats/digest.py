@@ -19,6 +19,7 @@ chart (drawn by the sender in a worker thread: `@message_picture`).
 from __future__ import annotations
 
 import dataclasses
+import time as clock
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -29,6 +30,7 @@ from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import DigestSubscription, Donor
+from models.database import Database
 from models.types import utcnow
 from services.conversation.dialog import Document, Reply
 from services.conversation.flow import Turn
@@ -64,6 +66,7 @@ from services.stats.view import (
 )
 
 BATCH = 200  # subscriptions per transaction
+BUDGET_SECONDS = 25.0  # one pass works for at most this long; the next (a minute on) goes on
 
 
 @dataclass(frozen=True)
@@ -307,6 +310,26 @@ async def sweep_digests(
         )
     await session.flush()
     return DigestResult(len(due), queued, skipped, len(ended))
+
+
+async def sweep_all_due(
+    database: Database,
+    now: datetime,
+    tz: ZoneInfo,
+    quiet_hours: tuple[time, time],
+    admin_ids: frozenset[str] = frozenset(),
+    batch: int = BATCH,
+) -> int:
+    """The scheduler's pass: batch after batch, each its own transaction, until nothing is due
+    or the time budget is spent; returns how many digests were queued."""
+    started, queued = clock.monotonic(), 0
+    while clock.monotonic() - started < BUDGET_SECONDS:
+        async with database.session() as session:
+            result = await sweep_digests(session, now, tz, quiet_hours, admin_ids, batch)
+        queued += result.queued
+        if result.claimed < batch:
+            break
+    return queued
 
 
 # ------------------------------------------------------------ the switch
