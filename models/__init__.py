@@ -2,6 +2,7 @@
 
 from models.consent import ConsentRecord
 from models.conversation import ConversationState
+from models.digests import DigestSubscription
 from models.donations import CheckIn, Donation
 from models.donor import Donor, DonorBase
 from models.drives import Drive, DriveBase, DriveWard, Follow, Signup
@@ -16,6 +17,7 @@ __all__ = [
     "CheckIn",
     "ConsentRecord",
     "ConversationState",
+    "DigestSubscription",
     "Donor",
     "DonorBase",
     "Donation",

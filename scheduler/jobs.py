@@ -3,7 +3,8 @@
 The health answers of an eligibility check left idle for an hour are deleted, as the consent
 text promises; every minute, the reminders due are queued in the outbox (services/reminders:
 what is due lives in the database, so these jobs are only the clock); the donors of a drive that
-ended are thanked (once each).
+ended are thanked (once each); every minute, the weekly digests of /stats that came due (Monday
+08:00) are queued, each once.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 SWEEP_MINUTES = 5  # an idle check's answers live at most an hour and five minutes
 THANKS_MINUTES = 30  # donors are thanked within half an hour of a drive's end + 2 h
 REMINDER_SECONDS = 60  # a reminder goes within a minute of its hour
+DIGEST_SECONDS = 60  # a weekly digest goes within a minute of Monday 08:00
 
 
 async def sweep_health_answers(chat: ChatService) -> None:
@@ -65,6 +67,17 @@ async def sweep_reminders(chat: ChatService) -> None:
         log.info("Queued %d eligibility and %d drive reminder(s)", eligible, drives)
 
 
+async def sweep_digests(chat: ChatService) -> None:
+    """One digest pass; a failure rolls its batch back, and the next pass tries again."""
+    try:
+        queued = await chat.sweep_digests()
+    except Exception:
+        log.exception("Could not sweep the weekly digests; trying again at the next pass")
+        return
+    if queued:
+        log.info("Queued %d weekly digest(s)", queued)
+
+
 def housekeeping(chat: ChatService) -> AsyncIOScheduler:
     """The scheduler with its jobs (not started: the caller starts and stops it)."""
     scheduler = AsyncIOScheduler()
@@ -97,5 +110,16 @@ def housekeeping(chat: ChatService) -> AsyncIOScheduler:
         max_instances=1,
         misfire_grace_time=None,  # a pass that came due while the loop was busy still runs
         next_run_time=datetime.now(UTC),  # at start: what fell due while the bot was down
+    )
+    scheduler.add_job(
+        sweep_digests,
+        "interval",
+        seconds=DIGEST_SECONDS,
+        args=[chat],
+        id="sweep_digests",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=None,
+        next_run_time=datetime.now(UTC),  # at start: a digest due while the bot was down
     )
     return scheduler

@@ -31,11 +31,12 @@ import services.outreach.broadcast  # noqa: F401
 import services.reminders.drive_reminders  # noqa: F401
 import services.reminders.eligible_again  # noqa: F401
 import services.reminders.sweep  # noqa: F401
+import services.stats.digest  # noqa: F401
 from models import Broadcast, Donor, OutboxMessage
 from models.database import Database
 from models.outbox import BroadcastStatus, DeliveryStatus
 from models.types import utcnow
-from services.conversation.dialog import Reply
+from services.conversation.dialog import Document, Reply
 from services.core.i18n import use_locale
 from services.outreach import fanout, messages, outbox
 from services.outreach.progress import progress_text, summary_text
@@ -277,34 +278,50 @@ class OutboxSender:
     ) -> None:
         """Word the message, call the platform and write the outcome in the caller's transaction.
 
-        A message with a file (a drive's .ics) is two requests: the text, then the file in its
-        own paced slot (one message per second to a chat). When the file fails after the text
-        went out, the row remembers it, so the retry sends only the file.
+        A message with a file (a drive's .ics) or a picture (a digest's chart) is several
+        requests: the text, then each of them in its own paced slot (one message per second to a
+        chat). A kind's picture is drawn now, in a worker thread and in the reader's language,
+        while the text goes out. When a part fails after the text went out, the row remembers
+        how far it got, so the retry sends only the rest.
         """
         assert message.id is not None
         transport = self.transports[message.channel]
         stored = outbox.document_from_payload(message.document)
-        reply = messages.wording(message, locale, stored).reply
-        document = reply.document
-        text_sent = outbox.text_was_sent(message)
+        worded = messages.wording(message, locale, stored)
+        reply = worded.reply
+        drawing: asyncio.Task[Document | None] | None = None
+        if worded.fresh and reply.image is None and messages.has_picture(message.message_key):
+            drawing = asyncio.create_task(
+                messages.picture(message.message_key, message.params, locale)
+            )
+        already = outbox.parts_sent(message)  # 0: nothing; 1: the text; 1 + n: and n parts
+        reached = already
         try:
-            if not (text_sent and document):
-                await transport.send(message.chat_id, dataclasses.replace(reply, document=None))
-                text_sent = True
-            if document is not None:
-                # A full interval after the text reached the chat, not after its planned turn.
+            if already == 0:
+                bare = dataclasses.replace(reply, document=None, image=None)
+                await transport.send(message.chat_id, bare)
+                reached = 1
+            image = (await drawing) if drawing is not None else reply.image
+            rest = [Reply("", document=reply.document)] if reply.document is not None else []
+            rest += [Reply("", image=image)] if image is not None else []
+            for part in rest[max(0, reached - 1) :]:
+                # A full interval after the last part reached the chat, not after its turn.
                 await asyncio.sleep(max(self.spacing.reserve(message.chat_id), PER_CHAT_INTERVAL))
                 await self.pacer.wait()
-                await transport.send(message.chat_id, Reply("", document=document))
+                await transport.send(message.chat_id, part)
+                reached += 1
         except Exception as exc:
             if isinstance(exc, DocumentNotSent):
                 exc = exc.outcome
-            if text_sent and document is not None:
-                await outbox.mark_text_sent(session, message)
+            if reached > already:
+                await outbox.mark_text_sent(session, message, reached)
             await self._record_failure(session, message, exc)
         else:
             self.stats.sent += 1
             await outbox.set_status(session, [message.id], DeliveryStatus.SENT, sent_at=utcnow())
+        finally:
+            if drawing is not None and not drawing.done():
+                drawing.cancel()
 
     async def _record_failure(
         self, session: AsyncSession, message: OutboxMessage, exc: Exception
@@ -342,7 +359,9 @@ class OutboxSender:
             for broadcast in running:
                 was_done = broadcast.status == BroadcastStatus.DONE
                 state = await outbox.finish_if_done(session, broadcast)
-                updates.append((broadcast, state, not was_done and broadcast.status == BroadcastStatus.DONE))
+                updates.append(
+                    (broadcast, state, not was_done and broadcast.status == BroadcastStatus.DONE)
+                )
             locales = await self._author_locales(session, [b for b, _, _ in updates])
         for broadcast, state, finished in updates:
             if broadcast.progress_chat_id is None:

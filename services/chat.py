@@ -86,7 +86,9 @@ from services.reminders.eligible_again import remind
 from services.reminders.sweep import BATCH as REMINDER_BATCH
 from services.reminders.sweep import sweep_all_due
 from services.roles import access, admin, erasure
+from services.stats import digest
 from services.stats import view as stats_view
+from services.stats.subscriptions import DigestSwitch
 from services.stats.upload import PlanUploadFlow
 from services.stats.view import StatsButton
 
@@ -735,6 +737,11 @@ class ChatService:
         """A view of /stats."""
         return Outcome(await stats_view.show(t, self.tz, button))
 
+    @BUTTONS.route(DigestSwitch)
+    async def _digest_switch(self, t: Turn, button: DigestSwitch) -> Outcome:
+        """The weekly digest of /stats turned on or off."""
+        return Outcome(await digest.switch(t, button, self.tz))
+
     @BUTTONS.route(CanCome, needs=Needs.REGISTRATION)
     async def _can_come(self, t: Turn, button: CanCome) -> Outcome:
         """ "I can come", under an urgent call."""
@@ -1033,6 +1040,13 @@ class ChatService:
         async with self.db.session() as session:
             drives = await sweep_drive_reminders(session, moment, self.tz, self.quiet_hours)
         return eligible, drives.queued
+
+    async def sweep_digests(self, now: datetime | None = None, batch: int = digest.BATCH) -> int:
+        """The scheduler's digest pass: the weekly digests due, a batch per transaction until
+        none is left (or the time budget is spent); returns how many were queued."""
+        return await digest.sweep_all_due(
+            self.db, now or utcnow(), self.tz, self.quiet_hours, self.admin_ids, batch
+        )
 
     def _idle(self, updated_at: datetime) -> bool:
         """Left alone longer than health answers may be kept."""

@@ -4,10 +4,15 @@ Each kind is declared once, where its words live (`@message_kind("reminder.eligi
 as a pure function of its JSON parameters returning a `Reply`; it runs under the recipient's
 locale, so `_()` speaks their language of the moment. A reminder queued months ahead thus reads
 as the bot words it on the day, in the language the person uses then.
+
+A kind may also declare a picture (`@message_picture(key)`: its parameters → a PNG), drawn when
+the row is sent, in a worker thread (a chart is ~0.2 s of CPU, never on the event loop) and in
+the recipient's language then, like the words; the row keeps only the kind and its parameters.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +29,7 @@ log = logging.getLogger(__name__)
 STORED = "text"
 
 Render = Callable[[dict[str, Any]], Reply]
+Draw = Callable[[dict[str, Any]], Document | None]
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,7 @@ class Message:
 
 
 _KINDS: dict[str, Render] = {}
+_PICTURES: dict[str, Draw] = {}
 
 
 def message_kind(key: str) -> Callable[[Render], Render]:
@@ -47,6 +54,43 @@ def message_kind(key: str) -> Callable[[Render], Render]:
         return render
 
     return register
+
+
+def message_picture(key: str) -> Callable[[Draw], Draw]:
+    """Declare the picture that goes with a kind: `key` → the function that draws it (CPU-bound
+    and synchronous: it is run in a worker thread)."""
+
+    def register(draw: Draw) -> Draw:
+        if key == STORED or (key in _PICTURES and _PICTURES[key] is not draw):
+            raise ValueError(f"message picture {key!r} is declared twice")
+        _PICTURES[key] = draw
+        return draw
+
+    return register
+
+
+def has_picture(key: str | None) -> bool:
+    """Does this kind come with a picture drawn at send time?"""
+    return (key or STORED) in _PICTURES
+
+
+async def picture(key: str | None, params: dict[str, Any] | None, locale: str) -> Document | None:
+    """Draw a kind's picture in a worker thread, in `locale`; None when the kind has none or the
+    drawing failed (the words still go: they carry the figures)."""
+    draw = _PICTURES.get(key or STORED)
+    if draw is None:
+        return None
+    values = dict(params or {})
+
+    def drawn() -> Document | None:
+        with use_locale(locale):
+            return draw(values)
+
+    try:
+        return await asyncio.to_thread(drawn)
+    except Exception:
+        log.exception("Could not draw the picture of a %s message", key)
+        return None
 
 
 def known(key: str) -> bool:

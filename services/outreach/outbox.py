@@ -68,6 +68,9 @@ class Progress:
 
 # Set in a row's document once its text went out, so a retry sends only the file.
 TEXT_SENT = "text_sent"
+# How many parts of a row reached the chat: the text (1), then its file and its picture, each
+# its own request; a retry sends only the parts after them.
+PARTS_SENT = "parts_sent"
 
 
 def document_payload(document: Document) -> dict[str, Any]:
@@ -248,6 +251,16 @@ def text_was_sent(message: OutboxMessage) -> bool:
     return bool(message.document and message.document.get(TEXT_SENT))
 
 
+def parts_sent(message: OutboxMessage) -> int:
+    """How many parts of this row reached the chat: 0, 1 (the text), 1 + the files after it."""
+    marks = message.document or {}
+    try:
+        counted = int(marks.get(PARTS_SENT) or 0)
+    except (TypeError, ValueError):
+        counted = 0
+    return max(counted, 1 if marks.get(TEXT_SENT) else 0)
+
+
 async def current_locales(session: AsyncSession, donor_ids: Iterable[int | None]) -> dict[int, str]:
     """The language each of these people uses now (a message is worded in it when sent)."""
     ids = sorted({i for i in donor_ids if i is not None})
@@ -363,11 +376,12 @@ async def progress(session: AsyncSession, broadcast_id: int) -> Progress:
     )
 
 
-async def mark_text_sent(session: AsyncSession, message: OutboxMessage) -> None:
-    """The text reached the chat but its file did not: a retry must not repeat the text.
+async def mark_text_sent(session: AsyncSession, message: OutboxMessage, parts: int = 1) -> None:
+    """The text (and the first `parts` - 1 files after it) reached the chat but the rest did
+    not: a retry must not repeat what went.
 
     (A row worded when sent has no stored file; the mark alone is kept.)"""
-    document = {**(message.document or {}), TEXT_SENT: True}
+    document = {**(message.document or {}), TEXT_SENT: True, PARTS_SENT: parts}
     message.document = document
     await session.exec(
         update(OutboxMessage).where(col(OutboxMessage.id) == message.id).values(document=document)

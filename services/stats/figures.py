@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, exists, func
+from sqlalchemy import case, distinct, exists, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -64,6 +65,7 @@ class Figures:
     bags: dict[int, int] = field(default_factory=dict)  # volume in ml → bags
     repeat_donors: int = 0  # registered donors who had given before
     walk_ins: int = 0  # donated without a registration (name and phone only)
+    reached: int = 0  # distinct people who donated (a donor giving twice in the period is one)
 
     @property
     def converted_units(self) -> float:
@@ -153,7 +155,26 @@ async def figures(session: AsyncSession, scope: Scope, period: Period, tz: ZoneI
                 result.bags[int(volume)] = result.bags.get(int(volume), 0) + n
             result.repeat_donors += n if who == REPEAT else 0
             result.walk_ins += n if who == WALK_IN else 0
+    if result.donated:
+        result.reached = await _reached(session, select(drive_ids.c.id))
     return result
+
+
+async def _reached(session: AsyncSession, drive_ids: Any) -> int:
+    """The distinct people who donated at these drives: registered donors by their id, walk-ins
+    by their phone (each is one person whatever the number of their donations)."""
+    donors, walk_ins = (
+        await session.exec(
+            select(
+                func.count(distinct(col(CheckIn.donor_id))),
+                func.count(distinct(col(CheckIn.walk_in_phone))),
+            ).where(
+                col(CheckIn.drive_id).in_(drive_ids),
+                col(CheckIn.outcome) == CheckinOutcome.DONATED,
+            )
+        )
+    ).one()
+    return int(donors) + int(walk_ins)
 
 
 async def signups_by_day(
@@ -173,10 +194,13 @@ async def signups_by_day(
 
 
 async def units_by_month(
-    session: AsyncSession, scope: Scope, year: int, tz: ZoneInfo
+    session: AsyncSession, scope: Scope, year: int, tz: ZoneInfo, until: date | None = None
 ) -> dict[int, float]:
-    """The 250 ml units collected at the scope's drives, month by month of a year (1–12)."""
-    period = Period(date(year, 1, 1), date(year, 12, 31))
+    """The 250 ml units collected at the scope's drives, month by month of a year (1–12), up to
+    and including `until` when given (a weekly digest counts nothing after its week)."""
+    period = Period(
+        date(year, 1, 1), min(until, date(year, 12, 31)) if until else date(year, 12, 31)
+    )
     drives = drives_query(scope, period, tz).subquery()
     rows = await session.exec(
         select(Drive.starts_at, CheckIn.volume_ml)

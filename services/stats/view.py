@@ -25,7 +25,7 @@ from services.drives.views import campaign_label
 from services.knowledge.wards import get_province, get_ward
 from services.roles import access
 from services.roles.refusals import refuse
-from services.stats import charts
+from services.stats import charts, reach, subscriptions
 from services.stats.figures import (
     Figures,
     Period,
@@ -36,7 +36,13 @@ from services.stats.figures import (
     units_by_month,
 )
 from services.stats.plan_store import plan_of
-from services.stats.progress import Standing, planned_by_month, standings
+from services.stats.progress import (
+    Standing,
+    plan_aim,
+    planned_by_month,
+    scope_population,
+    standings,
+)
 
 SHOWN_DRIVES = 10
 SHOWN_WARDS = 20
@@ -121,7 +127,8 @@ def typed_period(text: str, today: date) -> Period | None:
     return None
 
 
-def _scope_name(scope: Scope) -> str:
+def scope_name(scope: Scope) -> str:
+    """The scope as its reader knows it: all provinces, a province, or (some of) its wards."""
     if scope.province is None:
         return _("All provinces")
     province = get_province(scope.province)
@@ -134,8 +141,12 @@ def _scope_name(scope: Scope) -> str:
     return ", ".join(shown) + more
 
 
-def _period_name(period: Period) -> str:
+def period_name(period: Period) -> str:
+    """01/03/2027–07/03/2027."""
     return f"{date_label(period.start)}–{date_label(period.end)}"
+
+
+_scope_name, _period_name = scope_name, period_name
 
 
 # ------------------------------------------------------------ the figures as text
@@ -145,8 +156,9 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{number_label(round(value, 1))} %"
 
 
-def figures_text(title: str, result: Figures) -> str:
-    """The figures, a line each, the units labelled with their base."""
+def figures_text(title: str, result: Figures, population: int | None = None) -> str:
+    """The figures, a line each, the units labelled with their base; with the share of the
+    population reached when the plan gives the scope's population."""
     bags = ", ".join(f"{volume} ml: {number_label(n)}" for volume, n in sorted(result.bags.items()))
     lines = [
         title,
@@ -177,6 +189,8 @@ def figures_text(title: str, result: Figures) -> str:
         lines.append(
             _("Of them not registered with the bot: {n}").format(n=number_label(result.walk_ins))
         )
+    if population:
+        lines.append(reach.reached_line(result.reached, population))
     return "\n".join(lines)
 
 
@@ -207,12 +221,13 @@ async def open_stats(t: Turn, tz: ZoneInfo, period: Period | None = None) -> lis
         return [refuse(ACTION)]
     period = period or named_period(PeriodName.YEAR, t.today)
     result = await figures(t.session, scope, period, tz)
+    population = await scope_population(t.session, scope, period.end.year)
     title = _("📊 {scope}, {period}").format(scope=_scope_name(scope), period=_period_name(period))
-    text = figures_text(title, result)
+    text = figures_text(title, result, population)
     text += "\n\n" + _(
         "For another period, type it after /stats, e.g. /stats 01/03/2027-31/03/2027."
     )
-    return [Reply(text, _menu())]
+    return [Reply(text, [*_menu(), await subscriptions.switch_row(t.session, t.me)])]
 
 
 async def show(t: Turn, tz: ZoneInfo, button: StatsButton) -> list[Reply]:
@@ -332,12 +347,14 @@ async def _ward(
 ) -> list[Reply]:
     if not access.allowed(actor, ACTION, province, [code]):
         return [refuse(ACTION, province, [code])]
-    result = await figures(t.session, Scope(province, frozenset({code})), period, tz)
+    within = Scope(province, frozenset({code}))
+    result = await figures(t.session, within, period, tz)
+    population = await scope_population(t.session, within, period.end.year)
     ward = get_ward(province, code)
     title = _("📊 {scope}, {period}").format(
         scope=ward.name if ward else code, period=_period_name(period)
     )
-    return [Reply(figures_text(title, result), _menu())]
+    return [Reply(figures_text(title, result, population), _menu())]
 
 
 async def _progress(t: Turn, tz: ZoneInfo, actor: Actor, scope: Scope, chart: bool) -> list[Reply]:
@@ -369,7 +386,11 @@ async def _progress(t: Turn, tz: ZoneInfo, actor: Actor, scope: Scope, chart: bo
         ]
         picture = await charts.render_off_loop(charts.progress_chart, title, rows)
         return [Reply(title, _menu(), image=Document("progress.png", picture, "image/png"))]
-    lines = [title, _("Units of 250 ml (after conversion): collected / target, %"), ""]
+    lines = [title]
+    aim = plan_aim([s.unit for s in table])
+    if aim is not None:
+        lines.append(reach.aim_line(aim))
+    lines += [_("Units of 250 ml (after conversion): collected / target, %"), ""]
     lines += [_standing_line(s) for s in table]
     behind = [s.unit.unit for s in table if s.behind]
     if behind:
@@ -409,6 +430,10 @@ def _standing_line(standing: Standing) -> str:
     unit = standing.unit
     target = number_label(standing.target_units)
     rounds = ", " + _("{n} rounds planned").format(n=unit.rounds) if unit.rounds else ""
+    if standing.population_share is not None:
+        rounds += ", " + _("target {share} of the population").format(
+            share=reach.share_label(standing.population_share)
+        )
     if standing.figures is None:
         return "• " + _(
             "{unit}: target {target}{rounds}; its drives are not tied to a ward"
