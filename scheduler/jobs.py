@@ -3,7 +3,8 @@
 The health answers of an eligibility check left idle for an hour are deleted, as the consent
 text promises; every minute, the reminders due are queued in the outbox (services/reminders:
 what is due lives in the database, so these jobs are only the clock); the donors of a drive that
-ended are thanked (once each).
+ended are thanked (once each); the /stats exports too large for a chat turn are built and
+queued as files (services/stats/export_jobs).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 SWEEP_MINUTES = 5  # an idle check's answers live at most an hour and five minutes
 THANKS_MINUTES = 30  # donors are thanked within half an hour of a drive's end + 2 h
 REMINDER_SECONDS = 60  # a reminder goes within a minute of its hour
+EXPORT_SECONDS = 5  # a large /stats export starts building within seconds of the request
 
 
 async def sweep_health_answers(chat: ChatService) -> None:
@@ -55,6 +57,17 @@ async def sweep_reminders(chat: ChatService) -> None:
         log.info("Queued %d eligibility and %d drive reminder(s)", eligible, drives)
 
 
+async def build_exports(chat: ChatService) -> None:
+    """Build the /stats exports waiting (their files go out through the outbox)."""
+    try:
+        built = await chat.build_exports()
+    except Exception:
+        log.exception("Could not build the exports waiting; trying again at the next pass")
+        return
+    if built:
+        log.info("Handled %d export job(s)", built)
+
+
 def housekeeping(chat: ChatService) -> AsyncIOScheduler:
     """The scheduler with its jobs (not started: the caller starts and stops it)."""
     scheduler = AsyncIOScheduler()
@@ -87,5 +100,16 @@ def housekeeping(chat: ChatService) -> AsyncIOScheduler:
         max_instances=1,
         misfire_grace_time=None,  # a pass that came due while the loop was busy still runs
         next_run_time=datetime.now(UTC),  # at start: what fell due while the bot was down
+    )
+    scheduler.add_job(
+        build_exports,
+        "interval",
+        seconds=EXPORT_SECONDS,
+        args=[chat],
+        id="build_exports",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=None,
+        next_run_time=datetime.now(UTC),  # at start: a job left pending by a crash
     )
     return scheduler

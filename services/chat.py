@@ -78,7 +78,9 @@ from services.reminders.eligible_again import remind
 from services.reminders.sweep import BATCH as REMINDER_BATCH
 from services.reminders.sweep import sweep_eligible
 from services.roles import access, admin, erasure
+from services.stats import export_jobs, exports
 from services.stats import view as stats_view
+from services.stats.export_buttons import StatsExport
 from services.stats.upload import PlanUploadFlow
 from services.stats.view import StatsButton
 
@@ -140,8 +142,11 @@ class ChatService:
         rule_options: RuleOptions | None = None,
         pseudonym_key: bytes | None = None,
         deep_link: Callable[[str], str] | None = None,
+        export_inline_rows: int = exports.INLINE_ROWS,
     ):
         self.db = db
+        # A /stats export of more rows is built by the scheduler and sent when ready.
+        self.export_inline_rows = export_inline_rows
         # bot.py passes the configured key; a service made in a test gets a key of its own.
         self.pseudonym_key = pseudonym_key or secrets.token_bytes(32)
         self._consent_shown: OrderedDict[tuple[str, str], tuple[str, str | None, float]] = (
@@ -716,6 +721,11 @@ class ChatService:
         """A view of /stats."""
         return Outcome(await stats_view.show(t, self.tz, button))
 
+    @BUTTONS.route(StatsExport)
+    async def _stats_export(self, t: Turn, button: StatsExport) -> Outcome:
+        """A /stats export as CSV or Excel (a large one is sent when ready)."""
+        return Outcome(await exports.answer(t, self.tz, button, self.export_inline_rows))
+
     @BUTTONS.route(CanCome, needs=Needs.REGISTRATION)
     async def _can_come(self, t: Turn, button: CanCome) -> Outcome:
         """ "I can come", under an urgent call."""
@@ -1016,6 +1026,11 @@ class ChatService:
         async with self.db.session() as session:
             drives = await sweep_drive_reminders(session, moment, self.tz, self.quiet_hours)
         return eligible, drives.queued
+
+    async def build_exports(self) -> int:
+        """The scheduler's pass: build the /stats exports asked for (each sent once); returns
+        how many jobs were handled."""
+        return await export_jobs.run_pending(self.db, self.tz, self.admin_ids)
 
     def _idle(self, updated_at: datetime) -> bool:
         """Left alone longer than health answers may be kept."""

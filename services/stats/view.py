@@ -26,6 +26,7 @@ from services.knowledge.wards import get_province, get_ward
 from services.roles import access
 from services.roles.refusals import refuse
 from services.stats import charts
+from services.stats.export_buttons import ExportWhat, export_row
 from services.stats.figures import (
     Figures,
     Period,
@@ -121,7 +122,8 @@ def typed_period(text: str, today: date) -> Period | None:
     return None
 
 
-def _scope_name(scope: Scope) -> str:
+def scope_name(scope: Scope) -> str:
+    """The scope as a title names it: a province, some of its wards, or all provinces."""
     if scope.province is None:
         return _("All provinces")
     province = get_province(scope.province)
@@ -132,6 +134,9 @@ def _scope_name(scope: Scope) -> str:
     shown = [w.name for code in wards[:3] if (w := get_ward(scope.province, code)) is not None]
     more = f" (+{len(wards) - 3})" if len(wards) > 3 else ""
     return ", ".join(shown) + more
+
+
+_scope_name = scope_name
 
 
 def _period_name(period: Period) -> str:
@@ -212,7 +217,7 @@ async def open_stats(t: Turn, tz: ZoneInfo, period: Period | None = None) -> lis
     text += "\n\n" + _(
         "For another period, type it after /stats, e.g. /stats 01/03/2027-31/03/2027."
     )
-    return [Reply(text, _menu())]
+    return [Reply(text, [export_row(ExportWhat.DONATIONS, period), *_menu()])]
 
 
 async def show(t: Turn, tz: ZoneInfo, button: StatsButton) -> list[Reply]:
@@ -242,7 +247,8 @@ async def show(t: Turn, tz: ZoneInfo, button: StatsButton) -> list[Reply]:
         title = _("📊 {campaign}: {scope}, {period}").format(
             campaign=campaign_label(button.arg), scope=_scope_name(scope), period=_period_name(year)
         )
-        return [Reply(figures_text(title, result), _menu())]
+        exports = export_row(ExportWhat.DONATIONS, year, campaign=button.arg)
+        return [Reply(figures_text(title, result), [exports, *_menu()])]
     if button.view is StatsView.DRIVE_CHART and button.arg.isdigit():
         return await _drive(t, tz, actor, int(button.arg), chart=True)
     if button.view is StatsView.MONTHLY_CHART:
@@ -301,7 +307,8 @@ async def _drive(
         picture = await charts.render_off_loop(charts.signups_chart, title, days, drive.capacity)
         return [Reply(title, _menu(), image=Document("signups.png", picture, "image/png"))]
     more = StatsButton(StatsView.DRIVE_CHART, str(drive_id)).button(_("📈 Sign-ups over time"))
-    return [Reply(text, [[more], *_menu()])]
+    exports = export_row(ExportWhat.DONATIONS, Period(day, day), drive=drive_id)
+    return [Reply(text, [[more], exports, *_menu()])]
 
 
 async def _ward_list(t: Turn, tz: ZoneInfo, scope: Scope, period: Period) -> list[Reply]:
@@ -337,7 +344,8 @@ async def _ward(
     title = _("📊 {scope}, {period}").format(
         scope=ward.name if ward else code, period=_period_name(period)
     )
-    return [Reply(figures_text(title, result), _menu())]
+    exports = export_row(ExportWhat.DONATIONS, period, ward=code)
+    return [Reply(figures_text(title, result), [exports, *_menu()])]
 
 
 async def _progress(t: Turn, tz: ZoneInfo, actor: Actor, scope: Scope, chart: bool) -> list[Reply]:
@@ -382,6 +390,7 @@ async def _progress(t: Turn, tz: ZoneInfo, actor: Actor, scope: Scope, chart: bo
             StatsButton(StatsView.PROGRESS_CHART).button(_("📈 As a chart")),
             StatsButton(StatsView.MONTHLY_CHART).button(_("📅 By month")),
         ],
+        export_row(ExportWhat.PROGRESS, named_period(PeriodName.YEAR, t.today)),
         *_menu(),
     ]
     return [Reply("\n".join(lines), buttons)]
