@@ -147,6 +147,7 @@ async def test_staff_export_the_year_as_csv_with_names_and_phones_and_it_is_audi
     assert formula["Nguồn"] == "đăng ký qua bot"
     assert by_name["Người 1"]["Đơn vị 250 ml"] == "1.8"
     assert by_name["Khách vãng lai"]["Nguồn"] == "đến trực tiếp, chưa dùng bot"
+    assert by_name["Khách vãng lai"]["Đơn vị 250 ml"] == "1"  # 250 ml: 1, not 1.0
     assert by_name["Người 2"]["Tại bàn tiếp đón"] == "không đến"
     assert by_name["Người 2"]["Thể tích (ml)"] == ""
     assert "5 dòng" in texts(out)
@@ -310,6 +311,8 @@ async def test_the_progress_table_as_excel_and_csv(service: ChatService, db: Dat
     out = await staff.tap(dataclasses.replace(progress, format=ExportFormat.CSV).encode())
     csv_table = csv_rows(the_document(out).content)
     assert csv_table[0] == header and len(csv_table) == 17
+    [dong_ha_csv] = [r for r in csv_table if r[0] == "TP. Đông Hà"]
+    assert dong_ha_csv[3] == "1141" and dong_ha_csv[5] == "4.2"
     [*_, entry] = await audits(db)
     assert entry.detail["export"] == "progress" and entry.detail["rows"] == 16
 

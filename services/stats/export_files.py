@@ -88,6 +88,14 @@ class DriveInfo:
         return "; ".join(names)
 
 
+def _number(value: float | None, digits: int = 2) -> int | float | None:
+    """A figure as a cell: rounded, and 1141 rather than 1141.0."""
+    if value is None:
+        return None
+    rounded = round(value, digits)
+    return int(rounded) if float(rounded).is_integer() else rounded
+
+
 def scope_allowed(actor: Actor, scope: Scope, drive: DriveInfo | None = None) -> bool:
     """May the person see the figures of this scope (a drive: of any of its wards)?"""
     action = access.Action.VIEW_STATS
@@ -271,7 +279,7 @@ async def donation_slices(
                     _outcome_label(str(outcome)),
                     donation_kind_label(str(kind)) if gave and kind else None,
                     ml,
-                    round(units.converted(ml), 2) if ml is not None else None,
+                    _number(units.converted(ml)) if ml is not None else None,
                     (repeat if was_repeat else first) if gave else None,
                     source,
                 ]
@@ -360,10 +368,10 @@ def progress_rows(table: Sequence[Standing]) -> list[list[Cell]]:
                 unit.unit,
                 unit.population,
                 unit.bags,
-                standing.target_units,
+                _number(standing.target_units),
                 done.bag_count if done is not None else None,
-                round(done.converted_units, 2) if done is not None else None,
-                round(percent, 1) if percent is not None else None,
+                _number(done.converted_units) if done is not None else None,
+                _number(percent, 1),
                 unit.rounds,
                 done.drives if done is not None else None,
                 behind,
