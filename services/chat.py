@@ -76,7 +76,7 @@ from services.reminders.buttons import Snooze
 from services.reminders.drive_reminders import sweep_drive_reminders
 from services.reminders.eligible_again import remind
 from services.reminders.sweep import BATCH as REMINDER_BATCH
-from services.reminders.sweep import sweep_eligible
+from services.reminders.sweep import sweep_all_due
 from services.roles import access, admin, erasure
 from services.stats import export_jobs, exports
 from services.stats import view as stats_view
@@ -91,8 +91,6 @@ CommandAnswer = Callable[[Turn, list[str]], Awaitable[Outcome]]
 # Every button kind the router answers, declared once on the method that answers it.
 BUTTONS = ButtonRegistry()
 ButtonAnswer = Callable[[Turn, ButtonData | None], Awaitable[Outcome]]
-# One reminder sweep works through batches for at most this long; the next pass goes on.
-SWEEP_BUDGET_SECONDS = 25.0
 # Health answers of an abandoned flow are deleted after this long without activity.
 HEALTH_ANSWERS_TTL = timedelta(hours=1)
 # Before consent nothing is stored; which consent text a person was shown (its language, the link
@@ -1010,19 +1008,13 @@ class ChatService:
     async def sweep_reminders(
         self, now: datetime | None = None, batch: int = REMINDER_BATCH
     ) -> tuple[int, int]:
-        """The scheduler's reminder pass: the "you can give again" reminders due, a batch per
-        transaction until none is left (or the time budget is spent), then the drive
-        reminders; returns how many of each were queued."""
+        """The scheduler's reminder pass: the "you can give again" reminders due (a batch per
+        transaction until none is left or the pass's time is spent), then the drive reminders;
+        returns how many of each were queued."""
         moment = now or utcnow()
-        started, eligible = clock.monotonic(), 0
-        while clock.monotonic() - started < SWEEP_BUDGET_SECONDS:
-            async with self.db.session() as session:
-                result = await sweep_eligible(
-                    session, moment, self.tz, self.quiet_hours, self.check.options, batch
-                )
-            eligible += result.queued
-            if result.claimed < batch:
-                break
+        eligible = await sweep_all_due(
+            self.db, moment, self.tz, self.quiet_hours, self.check.options, batch
+        )
         async with self.db.session() as session:
             drives = await sweep_drive_reminders(session, moment, self.tz, self.quiet_hours)
         return eligible, drives.queued

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
@@ -96,5 +97,55 @@ async def test_check_ins_recorded_before_0008_learn_whether_the_donor_had_given_
         async with database.engine.connect() as conn:
             repeat = (await conn.execute(text("SELECT repeat_donor FROM checkins"))).scalar_one()
         assert repeat is True or repeat == 1
+    finally:
+        await database.dispose()
+
+
+async def test_donors_registered_before_reminders_get_their_day_if_it_is_still_ahead(
+    database_url: str,
+) -> None:
+    database = Database(database_url)
+    today = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+    recent, long_ago = today - timedelta(days=30), today - timedelta(days=200)
+    try:
+        await upgrade_database(database.engine, "0008")
+        now = datetime.now(UTC)
+        donor = (
+            "INSERT INTO donors (id, channel, external_id, chat_id, locale, consent_version,"
+            " consented_at, registered_at, stopped_at, created_at, updated_at,"
+            " date_of_birth, sex, last_donation_kind, last_donation_date, eligible_reminders)"
+            " VALUES (:id, 'telegram', :chat, :chat, 'vi', 'v1', :now, :now, :stopped, :now, :now,"
+            " '1990-01-01', 'male', 'whole_blood', :last, :on)"
+        )
+        async with database.engine.begin() as conn:
+            for donor_id, last, stopped, reminders in (
+                (1, recent, None, True),  # gave a month ago: reminded when the interval ends
+                (2, long_ago, None, True),  # could give long ago: not told months late
+                (3, recent, now, True),  # asked for no messages
+                (4, recent, None, False),  # turned these reminders off
+            ):
+                await conn.execute(
+                    text(donor),
+                    {
+                        "id": donor_id,
+                        "chat": str(donor_id),
+                        "now": now,
+                        "last": last,
+                        "stopped": stopped,
+                        "on": reminders,
+                    },
+                )
+        await upgrade_database(database.engine)
+        async with database.engine.connect() as conn:
+            days: dict[int, object] = dict(
+                (await conn.execute(text("SELECT id, remind_on FROM donors ORDER BY id"))).all()
+            )
+        whole_blood_interval = timedelta(weeks=12)  # Điều 6 khoản 4: 12 weeks after whole blood
+        assert [str(d) if d else None for d in days.values()] == [
+            str(recent + whole_blood_interval),
+            None,
+            None,
+            None,
+        ]
     finally:
         await database.dispose()

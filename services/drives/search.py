@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
+import sqlalchemy
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -34,30 +36,39 @@ async def drives_from(
     return list((await session.exec(query)).all())
 
 
-async def drives_for_many(
+@dataclass(frozen=True, slots=True)
+class DriveLine:
+    """What a reminder says of a drive: when, where, and its id for the sign-up button."""
+
+    id: int
+    starts_at: datetime
+    ends_at: datetime
+    venue_name: str
+
+
+async def drives_for_wards(
     session: AsyncSession,
-    donor_ids: list[int],
+    ward_sets: set[frozenset[str]],
     start: datetime,
     until: datetime,
-    per_donor: int = 3,
-) -> dict[int, list[Drive]]:
-    """For a batch of donors (the reminder sweep), the published drives starting between
-    `start` and `until` in the wards each follows, soonest first (registration follows the
-    donor's own ward). Two indexed queries for the whole batch, joined here: the batch's follows
-    (by donor), then the drives of those wards."""
-    if not donor_ids:
-        return {}
-    follows = await session.exec(
-        select(Follow.donor_id, Follow.ward_code).where(col(Follow.donor_id).in_(donor_ids))
-    )
-    wards_of: dict[int, set[str]] = {}
-    for donor_id, ward_code in follows.all():
-        wards_of.setdefault(donor_id, set()).add(ward_code)
-    wards = sorted({w for mine in wards_of.values() for w in mine})
+    per_set: int = 3,
+) -> dict[frozenset[str], list[DriveLine]]:
+    """For the reminder sweep: the published drives starting between `start` and `until` in
+    each set of wards (the wards a donor follows), soonest first, at most `per_set` each. One
+    indexed query for all the sets, joined here; donors following the same wards (most follow
+    only their own) share one list."""
+    wards = sorted({w for mine in ward_sets for w in mine})
     if not wards:
         return {}
-    rows = await session.exec(
-        select(DriveWard.ward_code, Drive)
+    connection = await session.connection()  # plain rows: a pass covers thousands of donors
+    rows = await connection.execute(
+        sqlalchemy.select(
+            col(DriveWard.ward_code),
+            col(Drive.id),
+            col(Drive.starts_at),
+            col(Drive.ends_at),
+            col(Drive.venue_name),
+        )
         .join(Drive, col(Drive.id) == col(DriveWard.drive_id))
         .where(
             col(DriveWard.ward_code).in_(wards),
@@ -67,13 +78,14 @@ async def drives_for_many(
         )
         .order_by(col(Drive.starts_at), col(Drive.id))
     )
-    drives_in: dict[str, list[Drive]] = {}
-    for ward_code, drive in rows.all():
-        drives_in.setdefault(ward_code, []).append(drive)
-    found: dict[int, list[Drive]] = {}
-    for donor_id, mine in wards_of.items():
+    drives_in: dict[str, list[DriveLine]] = {}
+    for ward_code, drive_id, starts_at, ends_at, venue_name in rows:
+        line = DriveLine(drive_id or 0, starts_at, ends_at, venue_name)
+        drives_in.setdefault(ward_code, []).append(line)
+    found: dict[frozenset[str], list[DriveLine]] = {}
+    for mine in ward_sets:
         candidates = {d.id: d for w in mine for d in drives_in.get(w, [])}
-        ordered = sorted(candidates.values(), key=lambda d: (d.starts_at, d.id or 0))
+        ordered = sorted(candidates.values(), key=lambda d: (d.starts_at, d.id))
         if ordered:
-            found[donor_id] = ordered[:per_donor]
+            found[mine] = ordered[:per_set]
     return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 from models import Donor
 from services.core.labels import DONATION_KINDS
@@ -19,13 +20,34 @@ from services.eligibility.rules import (
     assess,
 )
 
+# The stored values, looked up per donor (the reminder sweep checks thousands a pass).
+SEXES = frozenset(Sex)
+KINDS = frozenset(DonationKind)
 
-def profile_of(donor: Donor, weight_kg: float | None = None) -> Profile:
+
+class DonorFacts(Protocol):
+    """What the rules read of a donor: a `Donor`, or the few columns the reminder sweep loads."""
+
+    @property
+    def date_of_birth(self) -> date | None: ...
+    @property
+    def sex(self) -> str | None: ...
+    @property
+    def last_donation_kind(self) -> str | None: ...
+    @property
+    def last_donation_date(self) -> date | None: ...
+    @property
+    def deferred_until(self) -> date | None: ...
+    @property
+    def deferral_code(self) -> str | None: ...
+
+
+def profile_of(donor: DonorFacts, weight_kg: float | None = None) -> Profile:
     """Birth date, sex and the last donation, as the rules expect them."""
     donations = []
     if donor.last_donation_kind in DONATION_KINDS and donor.last_donation_date is not None:
         donations.append(Donation(donor.last_donation_date, DonationKind(donor.last_donation_kind)))
-    sex = Sex(donor.sex) if donor.sex in tuple(Sex) else None
+    sex = Sex(donor.sex) if donor.sex in SEXES else None
     return Profile(donor.date_of_birth, sex, weight_kg, tuple(donations))
 
 
@@ -49,7 +71,7 @@ class DayVerdict:
 
 
 def eligibility_on(
-    donor: Donor,
+    donor: DonorFacts,
     day: date,
     kind: DonationKind = DonationKind.WHOLE_BLOOD,
     options: RuleOptions | None = None,
@@ -74,12 +96,12 @@ def may_give_now(donor: Donor, today: date, options: RuleOptions | None = None) 
     return eligibility_on(donor, today, DonationKind.WHOLE_BLOOD, options).allowed
 
 
-def next_eligible(donor: Donor, today: date, options: RuleOptions | None = None) -> DayVerdict:
+def next_eligible(donor: DonorFacts, today: date, options: RuleOptions | None = None) -> DayVerdict:
     """When the donor may give again: the interval after the most recent donation's kind (for a
     donation of that same kind), or a deferral the bot holds, whichever is later."""
     kind = (
         DonationKind(donor.last_donation_kind)
-        if donor.last_donation_kind in tuple(DonationKind)
+        if donor.last_donation_kind in KINDS
         else DonationKind.WHOLE_BLOOD
     )
     return eligibility_on(donor, today, kind, options)

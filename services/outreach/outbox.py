@@ -10,13 +10,14 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, insert, update
+from sqlalchemy import JSON, String, bindparam, case, cast, func, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -472,20 +473,53 @@ def once_row(
     }
 
 
+# The JSON columns of a row, serialized here rather than by the column type: rows of a sweep share
+# their buttons and often their parameters, and one object is serialized once, not per row.
+JSON_COLUMNS = ("params", "buttons", "document")
+
+
+def _serialized(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with their JSON columns as text, each distinct object encoded once."""
+    done: dict[int, str] = {}
+    rows = []
+    for row in batch:
+        encoded = dict(row)
+        for name in JSON_COLUMNS:
+            value = row[name]
+            text = done.get(id(value))
+            if text is None:
+                text = done[id(value)] = json.dumps(value)
+            encoded[name] = text
+        rows.append(encoded)
+    return rows
+
+
 async def insert_once(session: AsyncSession, rows: Iterable[dict[str, Any]]) -> int:
     """INSERT … ON CONFLICT DO NOTHING, in slices; returns how many rows were new."""
     batch = list(rows)
     if not batch:
         return 0
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    written = 0
+    postgres = session.get_bind().dialect.name == "postgresql"
+    dialect = postgresql if postgres else sqlite
+    # The JSON columns arrive as text: PostgreSQL casts it; SQLite stores it as it is.
+    as_text = {
+        name: cast(bindparam(name, type_=String), JSON)
+        if postgres
+        else bindparam(name, type_=String)
+        for name in JSON_COLUMNS
+    }
     # One compiled statement run over many parameter sets (SQLAlchemy's "insertmanyvalues"
     # batches them and returns the ids of the rows actually written).
     statement = (
-        dialect.insert(OutboxMessage).on_conflict_do_nothing().returning(col(OutboxMessage.id))
+        dialect.insert(OutboxMessage)
+        .values(as_text)
+        .on_conflict_do_nothing()
+        .returning(col(OutboxMessage.id))
     )
     connection = await session.connection()  # Core, not the ORM's bulk path: no objects needed
-    for start in range(0, len(batch), INSERT_ROWS):
-        result = await connection.execute(statement, batch[start : start + INSERT_ROWS])
+    written = 0
+    encoded = _serialized(batch)
+    for start in range(0, len(encoded), INSERT_ROWS):
+        result = await connection.execute(statement, encoded[start : start + INSERT_ROWS])
         written += len(result.all())
     return written

@@ -14,32 +14,39 @@ The row names its kind and parameters; it is worded when sent, in the donor's la
 
 from __future__ import annotations
 
+import asyncio
+import time as clock
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
-from sqlmodel import col, select
+from sqlalchemy import func, select, update
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Donor, Drive
+from models import Donor, Follow
+from models.database import Database
 from services.conversation.dialog import Reply
 from services.core.i18n import _
 from services.core.labels import date_label
 from services.donors.reminder_prefs import ReminderSwitch
 from services.drives.buttons import SignUp
-from services.drives.search import drives_for_many
+from services.drives.search import DriveLine, drives_for_wards
 from services.drives.views import when_label
 from services.eligibility.donor_status import next_eligible
 from services.eligibility.rules import RuleOptions
-from services.outreach import messages, notify, outbox
+from services.outreach import messages, outbox
 from services.outreach.messages import message_kind
 from services.reminders import eligible_again
 from services.reminders.buttons import Snooze
 
 ELIGIBLE = "reminder.eligible"
-BATCH = 1000
+BATCH = 2500  # donors a transaction: fewer commits, and the write lock held well under a second
+# On PostgreSQL two batches are worked at once: SKIP LOCKED keeps them apart, and while one
+# waits for the database the other words its rows. SQLite has one writer: one at a time.
+POSTGRES_WORKERS = 2
+BUDGET_SECONDS = 25.0  # one pass works for at most this long; the next pass (a minute on) goes on
 DRIVES_SHOWN = 3
 DRIVES_AHEAD = timedelta(days=60)  # drives further away are not worth a line yet
 VENUE_IN_BUTTON = 28
@@ -67,7 +74,7 @@ def in_quiet_hours(now: datetime, tz: ZoneInfo, quiet_hours: tuple[time, time]) 
     return outbox.quiet_hours_not_before(now, tz, start, end) != now
 
 
-def _drive_params(drive: Drive) -> dict[str, Any]:
+def _drive_params(drive: DriveLine) -> dict[str, Any]:
     """What the message needs of a drive (the drive is read at sweep time)."""
     return {
         "id": drive.id,
@@ -123,17 +130,75 @@ def eligible_message(params: dict[str, Any]) -> Reply:
     return Reply("\n".join(lines), buttons)
 
 
+@dataclass(frozen=True, slots=True)
+class DueDonor:
+    """What the sweep reads of a due donor: a few columns, not ORM objects (thousands a pass)."""
+
+    id: int
+    channel: str
+    external_id: str
+    chat_id: str
+    locale: str
+    registered: bool
+    stopped: bool
+    eligible_reminders: bool
+    date_of_birth: date | None
+    sex: str | None
+    last_donation_kind: str | None
+    last_donation_date: date | None
+    deferred_until: date | None
+    deferral_code: str | None
+    followed: str | None  # the wards followed, comma-separated (one query for the batch)
+    remind_on: date  # the day the reminder was for (cleared on the row as it is claimed)
+
+    @property
+    def private_chat(self) -> str:
+        """As `notify.private_chat`: on Telegram the user's id is their private chat."""
+        return self.external_id if self.channel == "telegram" else self.chat_id
+
+    @property
+    def wards(self) -> frozenset[str]:
+        """The wards whose drives the reminder lists."""
+        return frozenset(self.followed.split(",")) if self.followed else frozenset()
+
+
+def _due_columns() -> tuple[Any, ...]:
+    """The columns of DueDonor but the day, in order."""
+    followed = (
+        select(func.aggregate_strings(col(Follow.ward_code), ","))
+        .where(col(Follow.donor_id) == col(Donor.id))
+        .correlate(Donor)
+        .scalar_subquery()
+    )
+    return (
+        col(Donor.id),
+        col(Donor.channel),
+        col(Donor.external_id),
+        col(Donor.chat_id),
+        col(Donor.locale),
+        col(Donor.registered_at).is_not(None),
+        col(Donor.stopped_at).is_not(None),
+        col(Donor.eligible_reminders),
+        col(Donor.date_of_birth),
+        col(Donor.sex),
+        col(Donor.last_donation_kind),
+        col(Donor.last_donation_date),
+        col(Donor.deferred_until),
+        col(Donor.deferral_code),
+        followed,
+    )
+
+
 async def claim_due(
     session: AsyncSession, today: date, hour: int, limit: int = BATCH
-) -> list[Donor]:
-    """Take the donors whose reminder is due: an earlier day, or today once their hour came.
+) -> list[DueDonor]:
+    """Take the donors whose reminder is due (an earlier day, or today once their hour came)
+    and clear their day, in the caller's transaction; the sweep sets a later day again where
+    the rules now give one.
 
-    On PostgreSQL the rows are locked and rows another sweep holds are skipped; on SQLite the
-    write lock is taken before reading, so a second sweep waits for this one's commit and then
-    finds the donors already cleared."""
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if not postgres:
-        await session.exec(update(Donor).where(col(Donor.id) == -1).values(remind_on=None))
+    PostgreSQL: one statement locks the rows (skipping those another sweep holds), clears them
+    and returns them. SQLite: the write lock is taken before reading, so a second sweep waits
+    for this one's commit and then finds the donors already cleared."""
     remind_on = col(Donor.remind_on)
     # `remind_on <= today` is implied by the rest, but it is what bounds the index range: without
     # it a pass with nothing due would walk every future reminder day.
@@ -142,15 +207,37 @@ async def claim_due(
         & (remind_on <= today)
         & ((remind_on < today) | (col(Donor.remind_hour) <= hour))
     )
-    query = (
-        select(Donor)
-        .where(due)
-        .order_by(remind_on, col(Donor.remind_hour), col(Donor.id))
-        .limit(limit)
-    )
-    if postgres:
-        query = query.with_for_update(skip_locked=True)
-    return list((await session.exec(query)).all())
+    # In the index's own order, so the scan stops after `limit` rows (ordering the ties by id
+    # too would read every donor due today before returning the first batch).
+    order = (remind_on, col(Donor.remind_hour))
+    connection = await session.connection()  # Core: plain rows, not thousands of objects
+    rows: list[Any]  # the columns of DueDonor, in order
+    if session.get_bind().dialect.name == "postgresql":
+        taken = (
+            select(col(Donor.id), remind_on.label("day"))
+            .where(due)
+            .order_by(*order)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .cte("taken")
+        )
+        claim = (
+            update(Donor)
+            .where(col(Donor.id) == taken.c.id)
+            .values(remind_on=None)
+            .returning(*_due_columns(), taken.c.day)
+        )
+        rows = list(await connection.execute(claim))
+    else:
+        await connection.execute(update(Donor).where(col(Donor.id) == -1).values(remind_on=None))
+        query = select(*_due_columns(), remind_on).where(due).order_by(*order).limit(limit)
+        rows = list(await connection.execute(query))
+        if rows:
+            claimed = [row[0] for row in rows]
+            await connection.execute(
+                update(Donor).where(col(Donor.id).in_(claimed)).values(remind_on=None)
+            )
+    return [DueDonor(*row) for row in rows]
 
 
 async def sweep_eligible(
@@ -169,68 +256,97 @@ async def sweep_eligible(
     donors = await claim_due(session, today, local.hour, limit)
     if not donors:
         return SweepResult()
-    send: list[Donor] = []
+    send: list[DueDonor] = []
     later: dict[int, date] = {}
-    dropped: list[int] = []
+    dropped = 0
     for donor in donors:
-        assert donor.id is not None
-        if not donor.is_registered or donor.is_stopped or not donor.eligible_reminders:
-            dropped.append(donor.id)
+        if not donor.registered or donor.stopped or not donor.eligible_reminders:
+            dropped += 1
             continue
         # Still relevant? A deferral may have been recorded since the day was set.
         verdict = next_eligible(donor, today, options)
         if verdict.earliest is None:
-            dropped.append(donor.id)
+            dropped += 1
         elif verdict.earliest > today:
             later[donor.id] = verdict.earliest
         else:
             send.append(donor)
     queued = await _queue(session, send, now, tz)
-    reminded = [d.id for d in send if d.id is not None]
-    if reminded:  # a row the /eligibility button queued months ahead would repeat this one
-        await eligible_again.cancel_pending(session, reminded)
-    cleared = reminded + dropped
-    if cleared:
-        await session.exec(
-            update(Donor)
-            .where(col(Donor.id).in_(cleared))
-            .values(remind_on=None)
-            .execution_options(synchronize_session=False)  # the loaded rows are not used again
-        )
+    if send:  # a row the /eligibility button queued months ahead would repeat this one
+        await eligible_again.cancel_pending(session, [d.id for d in send])
+    connection = await session.connection()
     for donor_id, day in later.items():
-        await session.exec(update(Donor).where(col(Donor.id) == donor_id).values(remind_on=day))
-    return SweepResult(len(donors), queued, len(later), len(dropped))
+        await connection.execute(
+            update(Donor).where(col(Donor.id) == donor_id).values(remind_on=day)
+        )
+    return SweepResult(len(donors), queued, len(later), dropped)
 
 
-async def _queue(session: AsyncSession, donors: list[Donor], now: datetime, tz: ZoneInfo) -> int:
+async def sweep_all_due(
+    database: Database,
+    now: datetime,
+    tz: ZoneInfo,
+    quiet_hours: tuple[time, time],
+    options: RuleOptions | None = None,
+    batch: int = BATCH,
+) -> int:
+    """The scheduler's pass: batch after batch, each its own transaction, until nothing is due
+    or the time budget is spent; returns how many reminders were queued."""
+    started = clock.monotonic()
+    workers = POSTGRES_WORKERS if database.engine.dialect.name == "postgresql" else 1
+
+    async def work() -> int:
+        queued = 0
+        while clock.monotonic() - started < BUDGET_SECONDS:
+            async with database.session() as session:
+                result = await sweep_eligible(session, now, tz, quiet_hours, options, batch)
+            queued += result.queued
+            # Alone, a short batch means nothing is left; beside another worker it may only
+            # mean that the other holds the rest, so only an empty batch ends the work.
+            if result.claimed == 0 or (workers == 1 and result.claimed < batch):
+                return queued
+        return queued
+
+    return sum(await asyncio.gather(*(work() for _ in range(workers))))
+
+
+async def _queue(session: AsyncSession, donors: list[DueDonor], now: datetime, tz: ZoneInfo) -> int:
     """One outbox row per donor (a key already there is left alone); returns how many."""
     if not donors:
         return 0
-    ids = [d.id for d in donors if d.id is not None]
-    drives = await drives_for_many(session, ids, now, now + DRIVES_AHEAD, DRIVES_SHOWN)
+    wards = {d.followed: d.wards for d in donors}
+    drives = await drives_for_wards(
+        session, set(wards.values()), now, now + DRIVES_AHEAD, DRIVES_SHOWN
+    )
+    # Donors with the same day and wards get the same parameters: built once, not per donor.
+    params_of: dict[tuple[date, str | None], dict[str, Any]] = {}
     # The row's stored wording is only a fallback (sent if this kind were ever undeclared): one
     # per language and day, without the drives, rather than the whole message worded per donor.
-    fallbacks: dict[tuple[str, date], Reply] = {}
+    fallbacks: dict[tuple[str, date], tuple[str, list[list[dict[str, str]]]]] = {}
     rows: list[dict[str, Any]] = []
     for donor in donors:
-        assert donor.id is not None and donor.remind_on is not None
         day = donor.remind_on
-        params = {
-            "day": day.isoformat(),
-            "tz": tz.key,
-            "drives": [_drive_params(d) for d in drives.get(donor.id, [])],
-        }
+        params = params_of.get((day, donor.followed))
+        if params is None:
+            mine = drives.get(wards[donor.followed], [])
+            params = params_of[(day, donor.followed)] = {
+                "day": day.isoformat(),
+                "tz": tz.key,
+                "drives": [_drive_params(drive) for drive in mine],
+            }
         fallback = fallbacks.get((donor.locale, day))
         if fallback is None:
             bare = {"day": day.isoformat(), "tz": tz.key, "drives": []}
-            fallback = fallbacks[(donor.locale, day)] = messages.render(
-                ELIGIBLE, bare, donor.locale
+            worded = messages.render(ELIGIBLE, bare, donor.locale)
+            fallback = fallbacks[(donor.locale, day)] = (
+                worded.text,
+                messages.button_rows(worded),
             )
         recipient = outbox.Recipient(
             donor.id,
-            notify.private_chat(donor),
-            fallback.text,
-            messages.button_rows(fallback),
+            donor.private_chat,
+            fallback[0],
+            fallback[1],
             message_key=ELIGIBLE,
             params=params,
             locale=donor.locale,
