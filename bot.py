@@ -144,6 +144,7 @@ class Runtime:
             rule_options=settings.rule_options,
             pseudonym_key=settings.pseudonym_secret,
             deep_link=deep_link,
+            export_inline_rows=settings.export_inline_rows,
         )
 
     def outbox_sender(

@@ -6,6 +6,7 @@ from models.digests import DigestSubscription
 from models.donations import CheckIn, Donation
 from models.donor import Donor, DonorBase
 from models.drives import Drive, DriveBase, DriveWard, Follow, Signup
+from models.exports import ExportJob
 from models.outbox import Broadcast, OutboxMessage
 from models.plans import Plan, PlanUnit
 from models.roles import AuditEntry, RoleGrant, RoleWard
@@ -24,6 +25,7 @@ __all__ = [
     "Drive",
     "DriveBase",
     "DriveWard",
+    "ExportJob",
     "Follow",
     "OutboxMessage",
     "Plan",

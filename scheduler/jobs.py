@@ -4,7 +4,8 @@ The health answers of an eligibility check left idle for an hour are deleted, as
 text promises; every minute, the reminders due are queued in the outbox (services/reminders:
 what is due lives in the database, so these jobs are only the clock); the donors of a drive that
 ended are thanked (once each); every minute, the weekly digests of /stats that came due (Monday
-08:00) are queued, each once.
+08:00) are queued, each once; the /stats exports too large for a chat turn are built and queued
+as files (services/stats/export_jobs).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ SWEEP_MINUTES = 5  # an idle check's answers live at most an hour and five minut
 THANKS_MINUTES = 30  # donors are thanked within half an hour of a drive's end + 2 h
 REMINDER_SECONDS = 60  # a reminder goes within a minute of its hour
 DIGEST_SECONDS = 60  # a weekly digest goes within a minute of Monday 08:00
+EXPORT_SECONDS = 5  # a large /stats export starts building within seconds of the request
 
 
 async def sweep_health_answers(chat: ChatService) -> None:
@@ -71,11 +73,28 @@ async def sweep_digests(chat: ChatService) -> None:
     """One digest pass; a failure rolls its batch back, and the next pass tries again."""
     try:
         queued = await chat.sweep_digests()
+    except asyncio.CancelledError:  # the process is stopping: the pass's transaction rolled back
+        log.info("Stopped during a pass; the next start takes it up")
+        return
     except Exception:
         log.exception("Could not sweep the weekly digests; trying again at the next pass")
         return
     if queued:
         log.info("Queued %d weekly digest(s)", queued)
+
+
+async def build_exports(chat: ChatService) -> None:
+    """Build the /stats exports waiting (their files go out through the outbox)."""
+    try:
+        built = await chat.build_exports()
+    except asyncio.CancelledError:  # the process is stopping: the pass's transaction rolled back
+        log.info("Stopped during a pass; the next start takes it up")
+        return
+    except Exception:
+        log.exception("Could not build the exports waiting; trying again at the next pass")
+        return
+    if built:
+        log.info("Handled %d export job(s)", built)
 
 
 def housekeeping(chat: ChatService) -> AsyncIOScheduler:
@@ -121,5 +140,16 @@ def housekeeping(chat: ChatService) -> AsyncIOScheduler:
         max_instances=1,
         misfire_grace_time=None,
         next_run_time=datetime.now(UTC),  # at start: a digest due while the bot was down
+    )
+    scheduler.add_job(
+        build_exports,
+        "interval",
+        seconds=EXPORT_SECONDS,
+        args=[chat],
+        id="build_exports",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=None,
+        next_run_time=datetime.now(UTC),  # at start: a job left pending by a crash
     )
     return scheduler

@@ -32,6 +32,7 @@ import services.reminders.drive_reminders  # noqa: F401
 import services.reminders.eligible_again  # noqa: F401
 import services.reminders.sweep  # noqa: F401
 import services.stats.digest  # noqa: F401
+import services.stats.export_jobs  # noqa: F401
 from models import Broadcast, Donor, OutboxMessage
 from models.database import Database
 from models.outbox import BroadcastStatus, DeliveryStatus

@@ -86,8 +86,9 @@ from services.reminders.eligible_again import remind
 from services.reminders.sweep import BATCH as REMINDER_BATCH
 from services.reminders.sweep import sweep_all_due
 from services.roles import access, admin, erasure
-from services.stats import digest
+from services.stats import digest, export_jobs, exports
 from services.stats import view as stats_view
+from services.stats.export_buttons import StatsExport
 from services.stats.subscriptions import DigestSwitch
 from services.stats.upload import PlanUploadFlow
 from services.stats.view import StatsButton
@@ -158,8 +159,11 @@ class ChatService:
         rule_options: RuleOptions | None = None,
         pseudonym_key: bytes | None = None,
         deep_link: Callable[[str], str] | None = None,
+        export_inline_rows: int = exports.INLINE_ROWS,
     ):
         self.db = db
+        # A /stats export of more rows is built by the scheduler and sent when ready.
+        self.export_inline_rows = export_inline_rows
         # bot.py passes the configured key; a service made in a test gets a key of its own.
         self.pseudonym_key = pseudonym_key or secrets.token_bytes(32)
         self._consent_shown: OrderedDict[tuple[str, str], tuple[str, str | None, float]] = (
@@ -742,6 +746,11 @@ class ChatService:
         """The weekly digest of /stats turned on or off."""
         return Outcome(await digest.switch(t, button, self.tz))
 
+    @BUTTONS.route(StatsExport)
+    async def _stats_export(self, t: Turn, button: StatsExport) -> Outcome:
+        """A /stats export as CSV or Excel (a large one is sent when ready)."""
+        return Outcome(await exports.answer(t, self.tz, button, self.export_inline_rows))
+
     @BUTTONS.route(CanCome, needs=Needs.REGISTRATION)
     async def _can_come(self, t: Turn, button: CanCome) -> Outcome:
         """ "I can come", under an urgent call."""
@@ -1047,6 +1056,11 @@ class ChatService:
         return await digest.sweep_all_due(
             self.db, now or utcnow(), self.tz, self.quiet_hours, self.admin_ids, batch
         )
+
+    async def build_exports(self) -> int:
+        """The scheduler's pass: build the /stats exports asked for (each sent once); returns
+        how many jobs were handled."""
+        return await export_jobs.run_pending(self.db, self.tz, self.admin_ids)
 
     def _idle(self, updated_at: datetime) -> bool:
         """Left alone longer than health answers may be kept."""

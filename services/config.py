@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # The key of the pseudonyms that replace a forgotten person's id in the audit trail. Unset:
     # a random key kept in data/pseudonym.key (set it when several machines share a database).
     pseudonym_key: str | None = None
+    # A /stats export of more rows than this is built by the scheduler and sent when ready.
+    export_inline_rows: int = Field(default=2000, ge=0, le=100_000)
 
     @field_validator("telegram_bot_token", "telegram_api_base_url", "pseudonym_key", mode="before")
     @classmethod

@@ -13,6 +13,8 @@ from handlers.telegram.markup import markup_for
 from services.conversation.dialog import Reply
 from services.outreach.transport import Blocked, DocumentNotSent, RateLimited, Rejected, Transient
 
+UPLOAD_BYTES_PER_SECOND = 250_000  # the slowest upload a file's write timeout allows for
+
 
 def _seconds(value: object) -> float:
     """retry_after is an int or a timedelta depending on PTB's settings."""
@@ -42,7 +44,9 @@ class TelegramTransport:
         if document is not None:
             try:
                 upload = InputFile(document.content, filename=document.filename)
-                sent = await self.bot.send_document(chat_id, upload)
+                # An export may be tens of MB: give its upload the time it takes.
+                timeout = max(20.0, len(document.content) / UPLOAD_BYTES_PER_SECOND)
+                sent = await self.bot.send_document(chat_id, upload, write_timeout=timeout)
             except Exception as exc:
                 outcome = _translate(exc)
                 raise (DocumentNotSent(outcome) if text else outcome) from exc

@@ -1,4 +1,4 @@
-"""Who signed up for a drive, for its leaders at any time: a list, and a CSV file to export.
+"""Who signed up for a drive, for its leaders at any time: a list, and a CSV or XLSX file to export.
 
 Names and phones are shown in private chats only; every export is audited. A CSV cell that a
 spreadsheet would read as a formula (= + - @ tab CR) is prefixed with ' (CSV injection), and
@@ -7,6 +7,7 @@ the file is UTF-8 with a BOM so that Excel shows the diacritics.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,7 +18,7 @@ from services.conversation.dialog import Document, Reply
 from services.conversation.flow import Turn
 from services.core.i18n import _
 from services.core.labels import blood_group_label, phone_label
-from services.core.spreadsheets import csv_bytes
+from services.core.spreadsheets import Cell, csv_bytes, xlsx_bytes
 from services.donations import desk
 from services.donations.desk import DeskDrive, Entry
 from services.drives.buttons import SignupList
@@ -48,9 +49,11 @@ def outcome_label(entry: Entry) -> str:
     return labels.get(CheckinOutcome(entry.outcome), "") if entry.outcome else ""
 
 
-def signup_csv(entries: list[Entry]) -> bytes:
-    """The list as a CSV file (services/core/spreadsheets: BOM, formulas escaped)."""
-    header = [
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _header() -> list[str]:
+    return [
         _("No."),
         _("Name"),
         _("Phone"),
@@ -59,7 +62,10 @@ def signup_csv(entries: list[Entry]) -> bytes:
         _("Check-in"),
         _("ml"),
     ]
-    rows = [
+
+
+def _rows(entries: list[Entry]) -> list[list[Cell]]:
+    return [
         [
             number,
             entry.name,
@@ -71,7 +77,16 @@ def signup_csv(entries: list[Entry]) -> bytes:
         ]
         for number, entry in enumerate(entries, start=1)
     ]
-    return csv_bytes(header, rows)
+
+
+def signup_csv(entries: list[Entry]) -> bytes:
+    """The list as a CSV file (services/core/spreadsheets: BOM, formulas escaped)."""
+    return csv_bytes(_header(), _rows(entries))
+
+
+def signup_xlsx(entries: list[Entry]) -> bytes:
+    """The list as an XLSX workbook (numbers as numbers, text never a formula)."""
+    return xlsx_bytes(_("Sign-ups"), _header(), _rows(entries))
 
 
 async def _scope(t: Turn, drive_id: int | None = None) -> list[DeskDrive]:
@@ -119,18 +134,26 @@ async def show(t: Turn, button: SignupList, tz: ZoneInfo) -> list[Reply]:
     heading = f"🩸 {drive.venue_name}\n🗓 {when_label(drive.starts_at, drive.ends_at, tz)}"
     scope = access.scope_label(drive.province_code, found.ward_codes)
     if button.export:
+        kind = "xlsx" if button.xlsx else "csv"
         await access.audit(
             t.session,
             actor,
             access.Action.VIEW_SIGNUPS,
             scope,
             drive_id=found.id,
-            export="csv",
+            export=kind,
             rows=len(entries),
         )
         day = drive.starts_at.astimezone(tz).date().isoformat()
-        document = Document(f"dang-ky-{found.id}-{day}.csv", signup_csv(entries), "text/csv")
-        return [Reply(heading + "\n" + _("📎 The sign-up list as a CSV file:"), document=document)]
+        name = f"dang-ky-{found.id}-{day}.{kind}"
+        if button.xlsx:
+            content = await asyncio.to_thread(signup_xlsx, entries)  # in the reader's language
+            document = Document(name, content, XLSX)
+            said = _("📎 The sign-up list as an Excel file:")
+        else:
+            document = Document(name, signup_csv(entries), "text/csv")
+            said = _("📎 The sign-up list as a CSV file:")
+        return [Reply(heading + "\n" + said, document=document)]
     await access.audit(
         t.session, actor, access.Action.VIEW_SIGNUPS, scope, drive_id=found.id, rows=len(entries)
     )
@@ -146,5 +169,10 @@ async def show(t: Turn, button: SignupList, tz: ZoneInfo) -> list[Reply]:
     for start in range(0, len(lines), LINES_PER_MESSAGE):
         chunk = "\n".join(lines[start : start + LINES_PER_MESSAGE])
         replies.append(Reply(heading + "\n\n" + chunk if start == 0 else chunk))
-    replies[-1].buttons = [[SignupList(found.id, export=True).button(_("📎 Export as CSV"))]]
+    replies[-1].buttons = [
+        [
+            SignupList(found.id, export=True).button(_("📎 Export as CSV")),
+            SignupList(found.id, export=True, xlsx=True).button(_("📎 Export as Excel")),
+        ]
+    ]
     return replies

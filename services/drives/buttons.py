@@ -63,10 +63,12 @@ class ManageDrive(ButtonData, kind="md"):
 
 @dataclasses.dataclass(frozen=True)
 class SignupList(ButtonData, kind="sul"):
-    """A leader's view of who signed up for a drive; `export` sends it as a CSV file."""
+    """A leader's view of who signed up for a drive; `export` sends it as a CSV file (an XLSX
+    one with `xlsx`)."""
 
     drive_id: int
     export: bool = False
+    xlsx: bool = False
 
 
 class DraftAction(StrEnum):

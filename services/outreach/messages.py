@@ -125,11 +125,15 @@ class Wording:
 
 def wording(message: OutboxMessage, locale: str, stored_document: Document | None) -> Wording:
     """The row's message in `locale`; the stored wording for key "text", or when its kind is no
-    longer declared (it still reaches the person, as it was worded at queue time)."""
+    longer declared (it still reaches the person, as it was worded at queue time). A kind worded
+    now keeps the row's stored file, if it has one (an export: the file is made once)."""
     key = message.message_key or STORED
     if key != STORED and key in _KINDS:
         try:
-            return Wording(render(key, dict(message.params or {}), locale), True)
+            reply = render(key, dict(message.params or {}), locale)
+            if reply.document is None and stored_document is not None:
+                reply.document = stored_document  # a file made once (an export), worded now
+            return Wording(reply, True)
         except Exception:  # a kind whose parameters changed shape: the queued wording is sent
             log.exception("Could not word outbox message %s (%s)", message.id, key)
     elif key != STORED:

@@ -26,6 +26,7 @@ from services.knowledge.wards import get_province, get_ward
 from services.roles import access
 from services.roles.refusals import refuse
 from services.stats import charts, reach, subscriptions
+from services.stats.export_buttons import ExportWhat, export_row
 from services.stats.figures import (
     Figures,
     Period,
@@ -227,7 +228,16 @@ async def open_stats(t: Turn, tz: ZoneInfo, period: Period | None = None) -> lis
     text += "\n\n" + _(
         "For another period, type it after /stats, e.g. /stats 01/03/2027-31/03/2027."
     )
-    return [Reply(text, [*_menu(), await subscriptions.switch_row(t.session, t.me)])]
+    return [
+        Reply(
+            text,
+            [
+                export_row(ExportWhat.DONATIONS, period),
+                *_menu(),
+                await subscriptions.switch_row(t.session, t.me),
+            ],
+        )
+    ]
 
 
 async def show(t: Turn, tz: ZoneInfo, button: StatsButton) -> list[Reply]:
@@ -257,7 +267,8 @@ async def show(t: Turn, tz: ZoneInfo, button: StatsButton) -> list[Reply]:
         title = _("📊 {campaign}: {scope}, {period}").format(
             campaign=campaign_label(button.arg), scope=_scope_name(scope), period=_period_name(year)
         )
-        return [Reply(figures_text(title, result), _menu())]
+        exports = export_row(ExportWhat.DONATIONS, year, campaign=button.arg)
+        return [Reply(figures_text(title, result), [exports, *_menu()])]
     if button.view is StatsView.DRIVE_CHART and button.arg.isdigit():
         return await _drive(t, tz, actor, int(button.arg), chart=True)
     if button.view is StatsView.MONTHLY_CHART:
@@ -316,7 +327,8 @@ async def _drive(
         picture = await charts.render_off_loop(charts.signups_chart, title, days, drive.capacity)
         return [Reply(title, _menu(), image=Document("signups.png", picture, "image/png"))]
     more = StatsButton(StatsView.DRIVE_CHART, str(drive_id)).button(_("📈 Sign-ups over time"))
-    return [Reply(text, [[more], *_menu()])]
+    exports = export_row(ExportWhat.DONATIONS, Period(day, day), drive=drive_id)
+    return [Reply(text, [[more], exports, *_menu()])]
 
 
 async def _ward_list(t: Turn, tz: ZoneInfo, scope: Scope, period: Period) -> list[Reply]:
@@ -354,7 +366,8 @@ async def _ward(
     title = _("📊 {scope}, {period}").format(
         scope=ward.name if ward else code, period=_period_name(period)
     )
-    return [Reply(figures_text(title, result, population), _menu())]
+    exports = export_row(ExportWhat.DONATIONS, period, ward=code)
+    return [Reply(figures_text(title, result, population), [exports, *_menu()])]
 
 
 async def _progress(t: Turn, tz: ZoneInfo, actor: Actor, scope: Scope, chart: bool) -> list[Reply]:
@@ -403,6 +416,7 @@ async def _progress(t: Turn, tz: ZoneInfo, actor: Actor, scope: Scope, chart: bo
             StatsButton(StatsView.PROGRESS_CHART).button(_("📈 As a chart")),
             StatsButton(StatsView.MONTHLY_CHART).button(_("📅 By month")),
         ],
+        export_row(ExportWhat.PROGRESS, named_period(PeriodName.YEAR, t.today)),
         *_menu(),
     ]
     return [Reply("\n".join(lines), buttons)]
