@@ -35,6 +35,7 @@ from models import Broadcast, Donor, OutboxMessage
 from models.database import Database
 from models.outbox import BroadcastStatus, DeliveryStatus
 from models.types import utcnow
+from scheduler.health import Heartbeat
 from services.conversation.dialog import Reply
 from services.core.i18n import use_locale
 from services.outreach import fanout, messages, outbox
@@ -137,6 +138,7 @@ class OutboxSender:
         progress_every: float = PROGRESS_EVERY,
         default_locale: str = "vi",
         chat_ids: Collection[str] | None = None,
+        heartbeat: Heartbeat | None = None,
     ) -> None:
         self.db = db
         # A lone transport is Telegram's (the tests, a console).
@@ -160,6 +162,8 @@ class OutboxSender:
         # several consoles may share a database).
         self.chat_ids = frozenset(chat_ids) if chat_ids is not None else None
         self.stats = SenderStats()
+        # When it last delivered, and since when it fails (for /healthz).
+        self.heartbeat = heartbeat if heartbeat is not None else Heartbeat()
         self.wake = asyncio.Event()
         self.expand_wake = asyncio.Event()
         self._last_progress = 0.0
@@ -192,6 +196,7 @@ class OutboxSender:
                 await self._report_progress(force=not worked)
             except Exception:  # the database went away for a moment, say: wait, go on
                 log.exception("Outbox sender error; retrying in 5 s")
+                self.heartbeat.send_failed()
                 worked = False
                 await _sleep(stop, 5.0)
             if not worked:
@@ -304,6 +309,7 @@ class OutboxSender:
             await self._record_failure(session, message, exc)
         else:
             self.stats.sent += 1
+            self.heartbeat.sent()
             await outbox.set_status(session, [message.id], DeliveryStatus.SENT, sent_at=utcnow())
 
     async def _record_failure(
@@ -311,6 +317,8 @@ class OutboxSender:
     ) -> None:
         """Retry later, stop messaging the person, or give up, by what went wrong."""
         assert message.id is not None
+        if not isinstance(exc, Blocked | Rejected):
+            self.heartbeat.send_failed()  # the platform's trouble (429, 5xx, network), not theirs
         if isinstance(exc, RateLimited):
             self.stats.rate_limited += 1
             self.pacer.pause(exc.retry_after)
@@ -342,7 +350,9 @@ class OutboxSender:
             for broadcast in running:
                 was_done = broadcast.status == BroadcastStatus.DONE
                 state = await outbox.finish_if_done(session, broadcast)
-                updates.append((broadcast, state, not was_done and broadcast.status == BroadcastStatus.DONE))
+                updates.append(
+                    (broadcast, state, not was_done and broadcast.status == BroadcastStatus.DONE)
+                )
             locales = await self._author_locales(session, [b for b, _, _ in updates])
         for broadcast, state, finished in updates:
             if broadcast.progress_chat_id is None:
