@@ -42,6 +42,7 @@ from handlers.console.channel import (
 )
 from handlers.telegram import callbacks, commands, errors, groups, messages, webhook
 from handlers.telegram.menu import set_default_commands
+from handlers.telegram.personal_order import PersonalOrder
 from handlers.telegram.polling import poll
 from handlers.telegram.transport import TelegramTransport
 from models.database import Database
@@ -248,8 +249,9 @@ async def run_webhook(settings: Settings) -> None:
     async with runtime(settings) as rt, on_telegram(rt, token) as (app, outgoing, chat):
         rt.stop_on_signals()
         listening = webhook.bind(*settings.listen_address)  # before Telegram is told to post
+        order = PersonalOrder(at_once=rt.db.writers_at_once)  # one by one on SQLite
         web = webhook.create_app(
-            webhook.telegram_route(app, secret),
+            webhook.telegram_route(app, secret, order=order),
             webhook.health_route(partial(health.check, rt.db, rt.heartbeat)),
         )
         kinds = await webhook.set_webhook(app, url, secret)

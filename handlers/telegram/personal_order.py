@@ -6,6 +6,8 @@ The chat service reads and writes the person's conversation state in each turn; 
 the same person at once would each see the state before the other. Here each person (the
 update's user, or its chat when it has no user) has a lock; a lock exists only while one of that
 person's updates is being handled or waits, so memory stays bounded by the updates in flight.
+With `at_once`, at most that many updates (of different people) are handled at the same time:
+one on SQLite, whose writers go one at a time.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ class _Turn:
 class PersonalOrder:
     """`await PersonalOrder().process(app, update)`: handled after that person's earlier ones."""
 
-    def __init__(self) -> None:
+    def __init__(self, at_once: int | None = None) -> None:
         self._turns: dict[int, _Turn] = {}
+        self._slots = asyncio.Semaphore(at_once) if at_once is not None else None
 
     def __len__(self) -> int:
         """How many people have an update being handled or waiting (the locks held in memory)."""
@@ -39,7 +42,7 @@ class PersonalOrder:
         """Wait for the person's earlier updates (FIFO), then handle this one."""
         key = person_of(update)
         if key is None:  # nobody to keep in order (an update without a user or chat)
-            await app.process_update(update)
+            await self._handle(app, update)
             return
         turn = self._turns.get(key)
         if turn is None:
@@ -47,11 +50,20 @@ class PersonalOrder:
         turn.users += 1
         try:
             async with turn.lock:
-                await app.process_update(update)
+                await self._handle(app, update)
         finally:
             turn.users -= 1
             if turn.users == 0:
                 del self._turns[key]
+
+    async def _handle(self, app: Application, update: Update) -> None:
+        """Handle it, in a slot when they are counted (taken in the person's turn: their later
+        updates wait without holding one)."""
+        if self._slots is None:
+            await app.process_update(update)
+            return
+        async with self._slots:
+            await app.process_update(update)
 
 
 def person_of(update: Update) -> int | None:

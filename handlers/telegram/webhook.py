@@ -149,7 +149,8 @@ class TelegramWebhook:
 
 
 def telegram_route(app: Application, secret: str, *, path: str = PATH, **options: Any) -> Route:
-    """POST /telegram, taking the application's updates."""
+    """POST /telegram, taking the application's updates (`order=PersonalOrder(at_once=…)` bounds
+    how many are handled at once)."""
     return Route(path, TelegramWebhook(app, secret, **options).receive, methods=["POST"])
 
 
