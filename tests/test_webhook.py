@@ -161,7 +161,7 @@ async def test_a_wrong_secret_is_refused(
     client: httpx.AsyncClient, fake: FakeBotApi, given: str
 ) -> None:
     user = FakeUser(id=502)
-    headers = {webhook.SECRET_HEADER: given.encode("utf-8")}
+    headers = {webhook.SECRET_HEADER.encode(): given.encode("utf-8")}
     answer = await client.post(webhook.PATH, json=Updates().text(user, "/start"), headers=headers)
     assert answer.status_code == 403
     assert fake.messages_to(user.id) == []
