@@ -14,27 +14,31 @@ from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from sqlmodel import select
-from telegram import Update
+from telegram import Bot, Update
 from telegram.ext import Application, ChatMemberHandler, MessageHandler, filters
 from telegram.request import HTTPXRequest
 
 import bot
 from handlers.telegram import webhook
 from handlers.telegram.personal_order import PersonalOrder
+from handlers.telegram.transport import TelegramTransport
 from handlers.telegram.update_types import update_types
 from models import Donor, OutboxMessage
 from models.database import Database
 from models.types import utcnow
-from scheduler import health
+from scheduler import health, jobs
+from scheduler.sender import OutboxSender
 from services.chat import ChatService
 from services.config import Settings, SettingsError
 from tests.support.e2e import TOKEN, BotProcess, donors
 from tests.support.fakebot import BOT_USER, FakeBotApi, FakeUser
 
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 SECRET = "k3Vq0_-ZrXw8yT2mN5pL7sA9dF4gH6jK1cB3vN8mQ0w"
 HEADERS = {webhook.SECRET_HEADER: SECRET}
 
@@ -182,7 +186,7 @@ async def test_a_body_that_is_no_update_is_a_400(client: httpx.AsyncClient, body
 async def test_a_body_over_a_megabyte_is_a_413(client: httpx.AsyncClient, fake: FakeBotApi) -> None:
     user = FakeUser(id=503)
     update = Updates().text(user, "/start")
-    update["padding"] = "x" * webhook.MAX_BODY
+    update["padding"] = "x" * (3 * webhook.MAX_BODY)  # three times the limit
     body = json.dumps(update).encode()
     answer = await client.post(webhook.PATH, content=body, headers=HEADERS)
     assert answer.status_code == 413
@@ -197,6 +201,7 @@ async def test_a_body_over_a_megabyte_is_a_413(client: httpx.AsyncClient, fake: 
 
     answer = await client.post(webhook.PATH, content=chunks(), headers=HEADERS)
     assert answer.status_code == 413
+    assert len(read) <= webhook.MAX_BODY // (64 * 1024) + 1 < len(body) // (64 * 1024)
     assert fake.messages_to(user.id) == []
 
 
@@ -461,6 +466,52 @@ async def test_messages_waiting_for_later_are_no_backlog(db: Database) -> None:
     report = await health.check(db, beat)
     assert report.ok
     assert report.checks["outbox"]["pending"] == 2 and report.checks["outbox"]["due"] == 0
+
+
+class _Noted(health.Heartbeat):
+    """A heartbeat that also lists what it was told."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[str] = []
+
+    def swept(self) -> None:
+        self.events.append("swept")
+        super().swept()
+
+    def sent(self) -> None:
+        self.events.append("sent")
+        super().sent()
+
+    def send_failed(self) -> None:
+        self.events.append("failed")
+        super().send_failed()
+
+
+async def test_the_sweep_and_the_sender_beat(
+    service: ChatService, db: Database, fake: FakeBotApi
+) -> None:
+    beat = _Noted()
+    await jobs.sweep_reminders(service, beat)
+    assert beat.events == ["swept"] and beat.swept_at is not None
+
+    # A 502, then the retry goes through: failing from the first failure until the success.
+    async with db.session() as session:
+        session.add(OutboxMessage(chat_id="77", text="Thông báo"))
+    fake.fail_next("sendMessage", 502, "Bad Gateway")
+    sender_bot = Bot(TOKEN, base_url=fake.base_url)
+    sender = OutboxSender(db, TelegramTransport(sender_bot), tz=TZ, idle_poll=0.1, heartbeat=beat)
+    stop = asyncio.Event()
+    async with sender_bot:
+        running = asyncio.create_task(sender.run(stop))
+        for _ in range(100):
+            if beat.sent_at is not None:
+                break
+            await asyncio.sleep(0.1)
+        stop.set()
+        await running
+    assert beat.events[1:] == ["failed", "sent"] and beat.failing_since is None
+    assert [m["text"] for m in fake.messages_to(77)] == ["Thông báo"]
 
 
 # ---------------------------------------------------------------- settings
