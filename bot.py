@@ -1,6 +1,7 @@
 """Entry point: settings → runtime() (database, migrations, warm-ups, sender, sweeps, stop) → a runner.
 
 ./run.sh                 poll Telegram (needs TELEGRAM_BOT_TOKEN), deliver the outbox, run the sweeps
+./run.sh --webhook       the same, taking Telegram's updates over HTTPS (WEBHOOK_URL, _SECRET, _LISTEN)
 ./run.sh --console       chat with the same handlers in this terminal, no token needed
 python -m scheduler      only the clock: the outbox sender and the sweeps (bot.py --sender)
 """
@@ -15,6 +16,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from telegram import Bot, Update
@@ -38,12 +40,14 @@ from handlers.console.channel import (
     converse,
     stdin_line,
 )
-from handlers.telegram import callbacks, commands, errors, groups, messages
+from handlers.telegram import callbacks, commands, errors, groups, messages, webhook
 from handlers.telegram.menu import set_default_commands
+from handlers.telegram.personal_order import PersonalOrder
 from handlers.telegram.polling import poll
 from handlers.telegram.transport import TelegramTransport
 from models.database import Database
 from models.migrate import upgrade_database
+from scheduler import health
 from scheduler.jobs import housekeeping
 from scheduler.sender import DEFAULT_IN_FLIGHT, DEFAULT_RATE, OutboxSender
 from services.chat import COMMANDS, ChatService
@@ -70,26 +74,30 @@ To try the bot right now without a token or network, use the console mode:
 
 
 def register_handlers(app: Application) -> None:
-    """Every handler, in the order Telegram updates are matched against them."""
+    """Every handler, in the order Telegram updates are matched against them.
+
+    They take people's own messages only (not channel posts, business or guest messages): the
+    webhook asks Telegram for exactly what they take (handlers/telegram/update_types.py)."""
+    new = filters.UpdateType.MESSAGE
     # 0. Groups and channels: one line inviting to a private chat, nothing else runs.
     app.add_handler(TypeHandler(Update, groups.outside_private_chat), group=-1)
     # An edited message is never taken as an answer (nor as a command).
-    app.add_handler(MessageHandler(filters.UpdateType.EDITED, messages.edited))
+    app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, messages.edited))
     # 1-2. Every command of the registry (citizens', leaders' and staff's; roles are checked in
     # services/roles), declared once in services/chat.py.
-    app.add_handler(CommandHandler(COMMANDS.names(), commands.command))
+    app.add_handler(CommandHandler(COMMANDS.names(), commands.command, filters=new))
     # 3. Tapped inline buttons.
     app.add_handler(CallbackQueryHandler(callbacks.button))
     # 4. Shared contact and location (registration steps), and files (a plan to upload).
-    app.add_handler(MessageHandler(filters.CONTACT, messages.contact))
-    app.add_handler(MessageHandler(filters.LOCATION, messages.location))
-    app.add_handler(MessageHandler(filters.Document.ALL, messages.document))
+    app.add_handler(MessageHandler(new & filters.CONTACT, messages.contact))
+    app.add_handler(MessageHandler(new & filters.LOCATION, messages.location))
+    app.add_handler(MessageHandler(new & filters.Document.ALL, messages.document))
     # 5. Typed text, and commands the bot does not know.
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, messages.text))
-    app.add_handler(MessageHandler(filters.COMMAND, messages.unknown_command))
+    app.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND, messages.text))
+    app.add_handler(MessageHandler(new & filters.COMMAND, messages.unknown_command))
     # 6. Anything else a person can send in a private chat.
     app.add_handler(
-        MessageHandler(filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, messages.other)
+        MessageHandler(new & filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL, messages.other)
     )
     # Errors: log, apologise, never a traceback.
     app.add_error_handler(errors.on_error)
@@ -130,6 +138,8 @@ class Runtime:
     settings: Settings
     db: Database
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    # When the sweeps and the sender last did their work (/healthz in webhook mode).
+    heartbeat: health.Heartbeat = field(default_factory=health.Heartbeat)
 
     def chat_service(self, deep_link: Callable[[str], str] | None = None) -> ChatService:
         """The chat service, built once its channel knows how a shared link looks."""
@@ -157,6 +167,7 @@ class Runtime:
             tz=self.settings.tz,
             default_locale=self.settings.default_locale,
             chat_ids=chat_ids,
+            heartbeat=self.heartbeat,
             **pacing,
         )
 
@@ -171,7 +182,7 @@ class Runtime:
     ) -> None:
         """Deliver the outbox and run the sweeps while `receive` takes updates; then stop all."""
         delivering = asyncio.create_task(sender.run(self.stop))
-        sweeps = housekeeping(chat)
+        sweeps = housekeeping(chat, self.heartbeat)
         sweeps.start()
         try:
             await receive
@@ -202,21 +213,58 @@ def sender_bot(settings: Settings, token: str) -> Bot:
     return Bot(token, base_url=urls[0], base_file_url=urls[1]) if urls else Bot(token)
 
 
+@asynccontextmanager
+async def on_telegram(
+    rt: Runtime, token: str
+) -> AsyncIterator[tuple[Application, Bot, ChatService]]:
+    """The application (initialised, its chat service in bot_data), the sender's bot and the
+    chat service; the command menus are set."""
+    app = build_application(rt.settings, token=token)
+    outgoing = sender_bot(rt.settings, token)
+    async with app, outgoing:
+        username = app.bot.username
+        chat = rt.chat_service(lambda payload: f"https://t.me/{username}?start={payload}")
+        app.bot_data["chat"] = chat
+        await set_default_commands(app.bot, COMMANDS, rt.settings.default_locale)
+        yield app, outgoing, chat
+
+
 async def run_telegram(settings: Settings) -> None:
     """Poll Telegram and deliver the outbox until SIGINT/SIGTERM."""
     token = settings.telegram_bot_token
     assert token
-    async with runtime(settings) as rt:
+    async with runtime(settings) as rt, on_telegram(rt, token) as (app, outgoing, chat):
         rt.stop_on_signals()
-        app = build_application(settings, token=token)
-        outgoing = sender_bot(settings, token)
-        async with app, outgoing:
-            username = app.bot.username
-            chat = rt.chat_service(lambda payload: f"https://t.me/{username}?start={payload}")
-            app.bot_data["chat"] = chat
-            await set_default_commands(app.bot, COMMANDS, settings.default_locale)
-            log.info("Bot @%s is running; Ctrl-C to stop", username)
-            await rt.serve(chat, rt.outbox_sender(outgoing), poll(app, rt.stop))
+        # Back from webhook mode: Telegram refuses getUpdates while a webhook is set (its
+        # pending updates are kept and come through polling).
+        await app.bot.delete_webhook(drop_pending_updates=False)
+        log.info("Bot @%s is running; Ctrl-C to stop", app.bot.username)
+        order = PersonalOrder(at_once=rt.db.writers_at_once)  # one by one on SQLite
+        await rt.serve(chat, rt.outbox_sender(outgoing), poll(app, rt.stop, order))
+
+
+async def run_webhook(settings: Settings) -> None:
+    """Take Telegram's updates on WEBHOOK_LISTEN, deliver the outbox, until SIGINT/SIGTERM."""
+    url, secret = settings.require_webhook()
+    token = settings.telegram_bot_token
+    assert token
+    async with runtime(settings) as rt, on_telegram(rt, token) as (app, outgoing, chat):
+        rt.stop_on_signals()
+        listening = webhook.bind(*settings.listen_address)  # before Telegram is told to post
+        order = PersonalOrder(at_once=rt.db.writers_at_once)  # one by one on SQLite
+        web = webhook.create_app(
+            webhook.telegram_route(app, secret, order=order),
+            webhook.health_route(partial(health.check, rt.db, rt.heartbeat)),
+        )
+        kinds = await webhook.set_webhook(app, url, secret)
+        log.info(
+            "Bot @%s takes %s on %s (public %s); SIGTERM to stop",
+            app.bot.username,
+            ", ".join(kinds),
+            settings.webhook_listen,
+            url,
+        )
+        await rt.serve(chat, rt.outbox_sender(outgoing), webhook.serve(web, listening, rt.stop))
 
 
 async def run_sender(settings: Settings, rate: float, in_flight: int) -> None:
@@ -270,6 +318,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sender", action="store_true", help="only deliver the outbox and run the sweeps"
     )
+    parser.add_argument(
+        "--webhook",
+        action="store_true",
+        help="take Telegram's updates on WEBHOOK_LISTEN (behind an https proxy) instead of polling",
+    )
     parser.add_argument("--rate", type=float, default=DEFAULT_RATE, help="sender: messages/s")
     parser.add_argument(
         "--in-flight", type=int, default=DEFAULT_IN_FLIGHT, help="sender: requests at once"
@@ -289,6 +342,14 @@ def main(argv: list[str] | None = None) -> int:
         if settings.log_level.upper() == "INFO":
             logging.getLogger().setLevel(logging.WARNING)
         asyncio.run(run_console(settings, args.user_id, args.lang))
+        return 0
+    if args.webhook:
+        try:
+            settings.require_webhook()
+        except SettingsError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        asyncio.run(run_webhook(settings))
         return 0
     if not settings.telegram_bot_token:
         print(NO_TOKEN_HELP, file=sys.stderr)

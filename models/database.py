@@ -12,6 +12,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+POOL_SIZE = 10  # PostgreSQL connections kept open (and as many more at a peak)
+
 
 def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
     """SQLite ignores ON DELETE CASCADE unless asked on every connection."""
@@ -34,7 +36,7 @@ def make_engine(url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _enable_sqlite_foreign_keys)
         return engine
     return create_async_engine(
-        url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True
+        url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=10, hide_parameters=True
     )
 
 
@@ -53,6 +55,15 @@ class Database:
         """A session whose transaction commits on success and rolls back on error."""
         async with self._sessions() as session, session.begin():
             yield session
+
+    @property
+    def writers_at_once(self) -> int:
+        """How many write transactions may usefully run at once.
+
+        SQLite has one writer: a second transaction that reads, then writes while another one
+        committed fails with "database is locked" at once, whatever the busy timeout. PostgreSQL:
+        the pool's steady size, which leaves the overflow to the sender and the sweeps."""
+        return 1 if self.engine.dialect.name == "sqlite" else POOL_SIZE
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from scheduler.health import Heartbeat
 from services.chat import ChatService
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ async def thank_after_drives(chat: ChatService) -> None:
         log.info("Queued %d thank-you(s) after drives", queued)
 
 
-async def sweep_reminders(chat: ChatService) -> None:
+async def sweep_reminders(chat: ChatService, heartbeat: Heartbeat | None = None) -> None:
     """One reminder pass; a failure rolls its batch back, and the next pass tries again."""
     try:
         eligible, drives = await chat.sweep_reminders()
@@ -65,6 +66,8 @@ async def sweep_reminders(chat: ChatService) -> None:
     except Exception:
         log.exception("Could not sweep reminders; trying again at the next pass")
         return
+    if heartbeat is not None:
+        heartbeat.swept()  # /healthz: the clock ticks
     if eligible or drives:
         log.info("Queued %d eligibility and %d drive reminder(s)", eligible, drives)
 
@@ -97,8 +100,9 @@ async def build_exports(chat: ChatService) -> None:
         log.info("Handled %d export job(s)", built)
 
 
-def housekeeping(chat: ChatService) -> AsyncIOScheduler:
-    """The scheduler with its jobs (not started: the caller starts and stops it)."""
+def housekeeping(chat: ChatService, heartbeat: Heartbeat | None = None) -> AsyncIOScheduler:
+    """The scheduler with its jobs (not started: the caller starts and stops it); each finished
+    reminder pass is noted in `heartbeat`."""
     scheduler = AsyncIOScheduler()
     scheduler.add_job(
         sweep_health_answers,
@@ -123,7 +127,7 @@ def housekeeping(chat: ChatService) -> AsyncIOScheduler:
         sweep_reminders,
         "interval",
         seconds=REMINDER_SECONDS,
-        args=[chat],
+        args=[chat, heartbeat],
         id="sweep_reminders",
         coalesce=True,
         max_instances=1,

@@ -37,6 +37,7 @@ from models import Broadcast, Donor, OutboxMessage
 from models.database import Database
 from models.outbox import BroadcastStatus, DeliveryStatus
 from models.types import utcnow
+from scheduler.health import Heartbeat
 from services.conversation.dialog import Document, Reply
 from services.core.i18n import use_locale
 from services.outreach import fanout, messages, outbox
@@ -139,6 +140,7 @@ class OutboxSender:
         progress_every: float = PROGRESS_EVERY,
         default_locale: str = "vi",
         chat_ids: Collection[str] | None = None,
+        heartbeat: Heartbeat | None = None,
     ) -> None:
         self.db = db
         # A lone transport is Telegram's (the tests, a console).
@@ -162,6 +164,8 @@ class OutboxSender:
         # several consoles may share a database).
         self.chat_ids = frozenset(chat_ids) if chat_ids is not None else None
         self.stats = SenderStats()
+        # When it last delivered, and since when it fails (for /healthz).
+        self.heartbeat = heartbeat if heartbeat is not None else Heartbeat()
         self.wake = asyncio.Event()
         self.expand_wake = asyncio.Event()
         self._last_progress = 0.0
@@ -194,6 +198,7 @@ class OutboxSender:
                 await self._report_progress(force=not worked)
             except Exception:  # the database went away for a moment, say: wait, go on
                 log.exception("Outbox sender error; retrying in 5 s")
+                self.heartbeat.send_failed()
                 worked = False
                 await _sleep(stop, 5.0)
             if not worked:
@@ -319,6 +324,7 @@ class OutboxSender:
             await self._record_failure(session, message, exc)
         else:
             self.stats.sent += 1
+            self.heartbeat.sent()
             await outbox.set_status(session, [message.id], DeliveryStatus.SENT, sent_at=utcnow())
         finally:
             if drawing is not None and not drawing.done():
@@ -329,6 +335,8 @@ class OutboxSender:
     ) -> None:
         """Retry later, stop messaging the person, or give up, by what went wrong."""
         assert message.id is not None
+        if not isinstance(exc, Blocked | Rejected):
+            self.heartbeat.send_failed()  # the platform's trouble (429, 5xx, network), not theirs
         if isinstance(exc, RateLimited):
             self.stats.rate_limited += 1
             self.pacer.pause(exc.retry_after)

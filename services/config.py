@@ -9,6 +9,7 @@ from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
@@ -19,6 +20,10 @@ from services.eligibility.rules import RuleOptions
 ROOT = Path(__file__).resolve().parent.parent
 SUPPORTED_LOCALES = ("vi", "en")
 _TOKEN = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
+# Telegram takes 1-256 characters of A-Za-z0-9_- as a webhook's secret; we ask for at least 32.
+_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
+# The ports Telegram delivers webhooks to.
+WEBHOOK_PORTS = (443, 80, 88, 8443)
 
 
 class Settings(BaseSettings):
@@ -47,8 +52,21 @@ class Settings(BaseSettings):
     pseudonym_key: str | None = None
     # A /stats export of more rows than this is built by the scheduler and sent when ready.
     export_inline_rows: int = Field(default=2000, ge=0, le=100_000)
+    # Webhook mode (bot.py --webhook): the public https URL Telegram posts updates to (a reverse
+    # proxy in front terminates TLS and forwards to WEBHOOK_LISTEN), the secret Telegram sends
+    # back in a header with every update, and where this process listens.
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_listen: str = "127.0.0.1:8080"
 
-    @field_validator("telegram_bot_token", "telegram_api_base_url", "pseudonym_key", mode="before")
+    @field_validator(
+        "telegram_bot_token",
+        "telegram_api_base_url",
+        "pseudonym_key",
+        "webhook_url",
+        "webhook_secret",
+        mode="before",
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         """Treat an empty variable as unset."""
@@ -69,6 +87,44 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url_shape(cls, value: str | None) -> str | None:
+        """Telegram posts only to https, on ports 443, 80, 88 or 8443."""
+        if value is None:
+            return None
+        url = urlsplit(value.strip())
+        if url.scheme != "https" or not url.hostname:
+            raise ValueError("must be a public https:// URL, e.g. https://bot.example.org/telegram")
+        try:
+            port = url.port or 443
+        except ValueError:
+            raise ValueError("has a port that is not a number") from None
+        if port not in WEBHOOK_PORTS:
+            raise ValueError(
+                f"port {port}: Telegram delivers only to ports "
+                + ", ".join(str(p) for p in WEBHOOK_PORTS)
+            )
+        return value.strip()
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret_shape(cls, value: str | None) -> str | None:
+        """32 to 256 characters of A-Za-z0-9_- (Telegram's alphabet; long enough not to guess)."""
+        if value is not None and not _WEBHOOK_SECRET.match(value.strip()):
+            raise ValueError(
+                "must be 32 to 256 characters of A-Z, a-z, 0-9, _ and - "
+                '(make one with: python -c "import secrets; print(secrets.token_urlsafe(32))")'
+            )
+        return value.strip() if value else value
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _listen_shape(cls, value: str) -> str:
+        """host:port (an IPv6 host in brackets: [::1]:8080)."""
+        _split_listen(value)
+        return value.strip()
 
     @field_validator("database_url")
     @classmethod
@@ -157,6 +213,41 @@ class Settings(BaseSettings):
     def tz(self) -> ZoneInfo:
         """The configured time zone."""
         return ZoneInfo(self.timezone)
+
+    @property
+    def listen_address(self) -> tuple[str, int]:
+        """WEBHOOK_LISTEN as (host, port)."""
+        return _split_listen(self.webhook_listen)
+
+    def require_webhook(self) -> tuple[str, str]:
+        """(WEBHOOK_URL, WEBHOOK_SECRET), or SettingsError naming what webhook mode lacks."""
+        missing = [
+            name
+            for name, value in (
+                ("TELEGRAM_BOT_TOKEN", self.telegram_bot_token),
+                ("WEBHOOK_URL", self.webhook_url),
+                ("WEBHOOK_SECRET", self.webhook_secret),
+            )
+            if not value
+        ]
+        if missing:
+            raise SettingsError(
+                "Webhook mode (--webhook) needs "
+                + ", ".join(missing)
+                + " (see .env.example). A secret: "
+                + 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+            )
+        assert self.webhook_url and self.webhook_secret
+        return self.webhook_url, self.webhook_secret
+
+
+def _split_listen(value: str) -> tuple[str, int]:
+    """ "127.0.0.1:8080" → ("127.0.0.1", 8080); "[::1]:8080" → ("::1", 8080)."""
+    host, sep, port = value.strip().rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("must be host:port, e.g. 127.0.0.1:8080")
+    return host, int(port)
 
 
 def _key_file(path: Path) -> bytes:

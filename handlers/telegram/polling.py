@@ -1,9 +1,11 @@
 """Long polling that confirms an update only after it was handled.
 
 PTB's Updater confirms updates as soon as the next batch is fetched, while they may still be in
-the queue; a crash then loses them. Here the offset moves past an update only once its handler
-finished (and its answer is in the database), so a SIGKILL at any line loses no message: the
-update comes again after the restart, and the chat service recognises it by its id.
+the queue; a crash then loses them. Here the offset moves past a batch only once its handlers
+finished (and their answers are in the database), so a SIGKILL at any line loses no message:
+the batch comes again after the restart, and the chat service recognises what it answered by
+the update id. Within a batch, different people's updates are handled at once (each person's
+in order); the webhook mode has no batches at all.
 """
 
 from __future__ import annotations
@@ -12,30 +14,29 @@ import asyncio
 import contextlib
 import logging
 
-from telegram import Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application
 
-from handlers.telegram.update_log import process_logged
-from services.chat import COMMANDS
+from handlers.telegram.personal_order import PersonalOrder
+from handlers.telegram.update_types import update_types
 
 log = logging.getLogger(__name__)
 
 POLL_TIMEOUT = 25  # seconds Telegram holds a getUpdates open
 
 
-async def poll(app: Application, stop: asyncio.Event) -> None:
+async def poll(app: Application, stop: asyncio.Event, order: PersonalOrder | None = None) -> None:
     """Fetch, handle and confirm updates until `stop` is set."""
     offset: int | None = None
     backoff = 1.0
-    service = app.bot_data["chat"]
-    commands = frozenset(COMMANDS.names())
+    order = order if order is not None else PersonalOrder()
+    wanted = update_types(app)  # what the handlers answer, as the webhook asks for too
     while not stop.is_set():
         fetch = asyncio.ensure_future(
             app.bot.get_updates(
                 offset=offset,
                 timeout=POLL_TIMEOUT,
-                allowed_updates=Update.ALL_TYPES,
+                allowed_updates=wanted,
                 read_timeout=POLL_TIMEOUT + 10,
             )
         )
@@ -63,9 +64,19 @@ async def poll(app: Application, stop: asyncio.Event) -> None:
             await _sleep(stop, backoff)
             backoff = min(backoff * 2, 30.0)
             continue
-        for update in updates:
-            await process_logged(app, update, service.pseudonym_key, commands)
-            offset = update.update_id + 1
+        if not updates:
+            continue
+        # Different people's updates at once, each person's in order (PersonalOrder: FIFO per
+        # person, tasks started in update order). The offset moves past the batch only once all
+        # of it was handled: a crash before that brings it all again, and the chat service
+        # recognises what it already answered by the update id.
+        handled = await asyncio.gather(
+            *(order.process(app, update) for update in updates), return_exceptions=True
+        )
+        failed = next((r for r in handled if isinstance(r, BaseException)), None)
+        if failed is not None:
+            raise failed
+        offset = updates[-1].update_id + 1
     if offset is not None:
         # Confirm the last handled update so it is not delivered again after a clean stop.
         try:

@@ -5,6 +5,7 @@ a command is named only when it is one of ours, a button only by its kind.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Collection
 from contextvars import ContextVar
@@ -54,6 +55,22 @@ def handler_of(update: Update, commands: Collection[str]) -> str:
     return "other"
 
 
+_COMMANDS: frozenset[str] = frozenset()
+_FALLBACK_KEY = secrets.token_bytes(32)  # an app without a chat service (some tests)
+
+
+def _naming(app: Application) -> tuple[bytes, Collection[str]]:
+    """The pseudonym key of the chat service, and our command names."""
+    global _COMMANDS
+    if not _COMMANDS:
+        from services.chat import COMMANDS  # the registry is filled as services.chat loads
+
+        _COMMANDS = frozenset(COMMANDS.names())
+    service = app.bot_data.get("chat")
+    key = getattr(service, "pseudonym_key", None)
+    return (key if isinstance(key, bytes) else _FALLBACK_KEY), _COMMANDS
+
+
 def person_of(update: Update, key: bytes) -> str:
     """A stand-in for the person that joins their lines together and names nobody."""
     user = update.effective_user
@@ -62,10 +79,9 @@ def person_of(update: Update, key: bytes) -> str:
     return pseudonym(key, CHANNEL, str(user.id))
 
 
-async def process_logged(
-    app: Application, update: Update, key: bytes, commands: Collection[str]
-) -> None:
+async def process_logged(app: Application, update: Update) -> None:
     """`app.process_update`, and then its line."""
+    key, commands = _naming(app)
     outcome = ["ok"]
     token = _outcome.set(outcome)
     started = time.perf_counter()

@@ -537,3 +537,25 @@ async def insert_once(session: AsyncSession, rows: Iterable[dict[str, Any]]) -> 
         result = await connection.execute(statement, encoded[start : start + INSERT_ROWS])
         written += len(result.all())
     return written
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """How much waits in the outbox (for /healthz): counts and an age, nobody's data."""
+
+    pending: int  # every pending row, due or waiting for later (quiet hours, a retry's backoff)
+    due: int  # of them, those whose time has come
+    oldest_due: datetime | None  # the earliest time among the due ones
+
+
+async def backlog(session: AsyncSession, now: datetime) -> Backlog:
+    """One aggregate over the pending rows (the (status, not_before) index serves it)."""
+    not_before = col(OutboxMessage.not_before)
+    is_due = not_before <= now
+    statement = select(
+        func.count(),
+        func.coalesce(func.sum(case((is_due, 1), else_=0)), 0),
+        func.min(case((is_due, not_before), else_=None)),
+    ).where(col(OutboxMessage.status) == DeliveryStatus.PENDING)
+    pending, due, oldest = (await session.exec(statement)).one()
+    return Backlog(int(pending), int(due), oldest)

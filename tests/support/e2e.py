@@ -30,9 +30,11 @@ class BotProcess:
         database_url: str,
         log_path: Path,
         extra_env: dict[str, str] | None = None,
+        args: list[str] | None = None,
     ) -> None:
         self.server = server
         self.extra_env = extra_env or {}
+        self.args = args or []
         self.database_url = database_url
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
@@ -52,10 +54,13 @@ class BotProcess:
         return env
 
     def start(self) -> None:
-        """Start bot.py and wait until it polls."""
+        """Start bot.py and wait until it polls (with --webhook: until it set its webhook)."""
         log = self.log_path.open("ab")
+        ready = self.server.polling
+        if "--webhook" in self.args:
+            ready = lambda: self.server.webhook is not None  # noqa: E731
         self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "bot.py")],
+            [sys.executable, str(ROOT / "bot.py"), *self.args],
             cwd=self.log_path.parent,
             env=self.env(),
             stdout=log,
@@ -65,7 +70,7 @@ class BotProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"bot.py exited early:\n{self.log()}")
-            if self.server.polling():
+            if ready():
                 return
             time.sleep(0.05)
         raise AssertionError(f"bot.py did not start polling:\n{self.log()}")

@@ -166,6 +166,10 @@ class FakeBotApi:
         self._polling = False
         self._polls_waiting = 0
         self.confirmed_offset = 0
+        # setWebhook's parameters while a webhook is set (getUpdates then answers 409, as
+        # Telegram does), and every setWebhook / deleteWebhook call in order.
+        self.webhook: dict[str, Any] | None = None
+        self.webhook_calls: list[tuple[str, dict[str, Any]]] = []
         self.httpd = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -402,6 +406,9 @@ class FakeBotApi:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # The headers and the body go out as two writes: with Nagle's algorithm the second
+            # waits for the client's delayed ACK (about 40 ms a call on loopback).
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 """Quiet."""
@@ -511,10 +518,27 @@ class FakeBotApi:
     def _api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
         return BOT_USER
 
+    def _api_setWebhook(self, params: dict[str, Any]) -> bool:
+        with self.lock:
+            self.webhook = dict(params)
+            self.webhook_calls.append(("setWebhook", dict(params)))
+            self.lock.notify_all()
+        return True
+
     def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        with self.lock:
+            self.webhook = None
+            self.webhook_calls.append(("deleteWebhook", dict(params)))
+            self.lock.notify_all()
         return True
 
     def _api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.webhook is not None:
+            raise _ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         offset = int(params.get("offset") or 0)
         timeout = float(params.get("timeout") or 0)
         limit = int(params.get("limit") or 100)

@@ -1,0 +1,77 @@
+"""One person's updates one at a time, in the order they arrive; different people in parallel.
+
+Telegram's webhook keeps one update in flight per queue, but a person's messages and their
+button taps are separate queues (the chat, the user), so both can arrive on parallel connections.
+The chat service reads and writes the person's conversation state in each turn; two turns of
+the same person at once would each see the state before the other. Here each person (the
+update's user, or its chat when it has no user) has a lock; a lock exists only while one of that
+person's updates is being handled or waits, so memory stays bounded by the updates in flight.
+With `at_once`, at most that many updates (of different people) are handled at the same time:
+one on SQLite, whose writers go one at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from telegram import Update
+from telegram.ext import Application
+
+from handlers.telegram.update_log import process_logged
+
+
+@dataclass
+class _Turn:
+    """One person's lock and how many of their updates hold it or wait for it."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
+
+
+class PersonalOrder:
+    """`await PersonalOrder().process(app, update)`: handled after that person's earlier ones."""
+
+    def __init__(self, at_once: int | None = None) -> None:
+        self._turns: dict[int, _Turn] = {}
+        self._slots = asyncio.Semaphore(at_once) if at_once is not None else None
+
+    def __len__(self) -> int:
+        """How many people have an update being handled or waiting (the locks held in memory)."""
+        return len(self._turns)
+
+    async def process(self, app: Application, update: Update) -> None:
+        """Wait for the person's earlier updates (FIFO), then handle this one."""
+        key = person_of(update)
+        if key is None:  # nobody to keep in order (an update without a user or chat)
+            await self._handle(app, update)
+            return
+        turn = self._turns.get(key)
+        if turn is None:
+            turn = self._turns[key] = _Turn()
+        turn.users += 1
+        try:
+            async with turn.lock:
+                await self._handle(app, update)
+        finally:
+            turn.users -= 1
+            if turn.users == 0:
+                del self._turns[key]
+
+    async def _handle(self, app: Application, update: Update) -> None:
+        """Handle it, in a slot when they are counted (taken in the person's turn: their later
+        updates wait without holding one)."""
+        if self._slots is None:
+            await process_logged(app, update)
+            return
+        async with self._slots:
+            await process_logged(app, update)
+
+
+def person_of(update: Update) -> int | None:
+    """The user the update is from, else its chat."""
+    if update.effective_user is not None:
+        return update.effective_user.id
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    return None
