@@ -26,6 +26,7 @@ from telegram.request import HTTPXRequest
 import bot
 from handlers.telegram import webhook
 from handlers.telegram.personal_order import PersonalOrder
+from handlers.telegram.polling import poll
 from handlers.telegram.transport import TelegramTransport
 from handlers.telegram.update_types import update_types
 from models import Donor, OutboxMessage
@@ -321,6 +322,33 @@ async def test_a_hundred_people_ten_updates_each_all_at_once(
     answers = await asyncio.gather(*posts)
     assert {a.status_code for a in answers} == {200}
     # Thirteen messages each (three steps answer with two), every step's in its place.
+    wrong = [
+        p.id
+        for p in people
+        if len(fake.messages_to(p.id)) != 13 or not in_order(fake.messages_to(p.id))
+    ]
+    assert wrong == []
+    assert await count(db, Donor) == 100
+
+
+async def test_polling_too_handles_a_hundred_people_at_once_each_in_order(
+    telegram: Application, fake: FakeBotApi, db: Database
+) -> None:
+    updates = Updates()
+    people = [FakeUser(id=20_000 + i, first_name="Hồng") for i in range(100)]
+    walks = [registration(updates, person) for person in people]
+    for step in range(10):  # interleaved in Telegram's queue, as they would arrive
+        for walk in walks:
+            fake._push({k: v for k, v in walk[step].items() if k != "update_id"})
+    stop = asyncio.Event()
+    polling = asyncio.create_task(poll(telegram, stop, PersonalOrder(at_once=db.writers_at_once)))
+    deadline = time.monotonic() + 120
+    for _ in range(600):  # the replies arrive at the fake server's thread: look every 0.2 s
+        if sum(len(fake.messages_to(p.id)) for p in people) >= 1300 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    stop.set()
+    await polling
     wrong = [
         p.id
         for p in people
