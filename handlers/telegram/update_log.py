@@ -66,7 +66,7 @@ def _naming(app: Application) -> tuple[bytes, Collection[str]]:
         from services.chat import COMMANDS  # the registry is filled as services.chat loads
 
         _COMMANDS = frozenset(COMMANDS.names())
-    service = app.bot_data.get("chat")
+    service = getattr(app, "bot_data", {}).get("chat")  # a stand-in app may have none
     key = getattr(service, "pseudonym_key", None)
     return (key if isinstance(key, bytes) else _FALLBACK_KEY), _COMMANDS
 
