@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -20,6 +22,7 @@ from scheduler.health import Heartbeat
 from services.chat import ChatService
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SWEEP_MINUTES = 5  # an idle check's answers live at most an hour and five minutes
 THANKS_MINUTES = 30  # donors are thanked within half an hour of a drive's end + 2 h
@@ -28,74 +31,58 @@ DIGEST_SECONDS = 60  # a weekly digest goes within a minute of Monday 08:00
 EXPORT_SECONDS = 5  # a large /stats export starts building within seconds of the request
 
 
+async def _one_pass(work: Awaitable[T], failure: str) -> T | None:
+    """Run one pass; None when it failed (logged: the next pass tries again) or was stopped
+    by the process stopping (its transaction rolled back; the next start takes it up)."""
+    try:
+        return await work
+    except asyncio.CancelledError:
+        log.info("Stopped during a pass; the next start takes it up")
+    except Exception:
+        log.exception("%s; trying again at the next pass", failure)
+    return None
+
+
 async def sweep_health_answers(chat: ChatService) -> None:
     """One pass of the sweep; a failure is logged and the next pass tries again."""
-    try:
-        closed = await chat.expire_idle_health_answers()
-    except asyncio.CancelledError:  # the process is stopping: the pass's transaction rolled back
-        log.info("Stopped during a pass; the next start takes it up")
-        return
-    except Exception:
-        log.exception("Could not sweep idle health answers; trying again at the next pass")
-        return
+    closed = await _one_pass(
+        chat.expire_idle_health_answers(), "Could not sweep idle health answers"
+    )
     if closed:
         log.info("Closed %d idle eligibility check(s) and deleted their answers", closed)
 
 
 async def thank_after_drives(chat: ChatService) -> None:
     """Thank the donors of drives that ended (a donor already thanked is skipped)."""
-    try:
-        queued = await chat.thank_after_drives()
-    except asyncio.CancelledError:  # the process is stopping: the pass's transaction rolled back
-        log.info("Stopped during a pass; the next start takes it up")
-        return
-    except Exception:
-        log.exception("Could not thank the donors of ended drives; trying again at the next pass")
-        return
+    queued = await _one_pass(
+        chat.thank_after_drives(), "Could not thank the donors of ended drives"
+    )
     if queued:
         log.info("Queued %d thank-you(s) after drives", queued)
 
 
 async def sweep_reminders(chat: ChatService, heartbeat: Heartbeat | None = None) -> None:
     """One reminder pass; a failure rolls its batch back, and the next pass tries again."""
-    try:
-        eligible, drives = await chat.sweep_reminders()
-    except asyncio.CancelledError:  # the process is stopping: the pass's transaction rolled back
-        log.info("Stopped during a pass; the next start takes it up")
-        return
-    except Exception:
-        log.exception("Could not sweep reminders; trying again at the next pass")
+    swept = await _one_pass(chat.sweep_reminders(), "Could not sweep reminders")
+    if swept is None:
         return
     if heartbeat is not None:
         heartbeat.swept()  # /healthz: the clock ticks
+    eligible, drives = swept
     if eligible or drives:
         log.info("Queued %d eligibility and %d drive reminder(s)", eligible, drives)
 
 
 async def sweep_digests(chat: ChatService) -> None:
     """One digest pass; a failure rolls its batch back, and the next pass tries again."""
-    try:
-        queued = await chat.sweep_digests()
-    except asyncio.CancelledError:  # the process is stopping: the pass's transaction rolled back
-        log.info("Stopped during a pass; the next start takes it up")
-        return
-    except Exception:
-        log.exception("Could not sweep the weekly digests; trying again at the next pass")
-        return
+    queued = await _one_pass(chat.sweep_digests(), "Could not sweep the weekly digests")
     if queued:
         log.info("Queued %d weekly digest(s)", queued)
 
 
 async def build_exports(chat: ChatService) -> None:
     """Build the /stats exports waiting (their files go out through the outbox)."""
-    try:
-        built = await chat.build_exports()
-    except asyncio.CancelledError:  # the process is stopping: the pass's transaction rolled back
-        log.info("Stopped during a pass; the next start takes it up")
-        return
-    except Exception:
-        log.exception("Could not build the exports waiting; trying again at the next pass")
-        return
+    built = await _one_pass(chat.build_exports(), "Could not build the exports waiting")
     if built:
         log.info("Handled %d export job(s)", built)
 
