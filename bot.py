@@ -58,7 +58,6 @@ from services.knowledge import faq, old_addresses
 log = logging.getLogger("bot")
 
 CONSOLE_TOKEN = "100000001:console"  # the console's fake Bot API accepts any well-formed token
-SAFE_AT_ONCE = 1  # updates handled together (Database.writers_at_once once concurrency is safe)
 
 NO_TOKEN_HELP = """\
 No Telegram bot token is set (TELEGRAM_BOT_TOKEN).
@@ -240,9 +239,7 @@ async def run_telegram(settings: Settings) -> None:
         # pending updates are kept and come through polling).
         await app.bot.delete_webhook(drop_pending_updates=False)
         log.info("Bot @%s is running; Ctrl-C to stop", app.bot.username)
-        # One update at a time for now: on PostgreSQL, turns of different people at once let two
-        # people take a drive's last seat (tests/test_e2e_drives.py), until that is understood.
-        order = PersonalOrder(at_once=SAFE_AT_ONCE)
+        order = PersonalOrder(at_once=rt.db.writers_at_once)
         await rt.serve(chat, rt.outbox_sender(outgoing), poll(app, rt.stop, order))
 
 
@@ -254,9 +251,7 @@ async def run_webhook(settings: Settings) -> None:
     async with runtime(settings) as rt, on_telegram(rt, token) as (app, outgoing, chat):
         rt.stop_on_signals()
         listening = webhook.bind(*settings.listen_address)  # before Telegram is told to post
-        # One update at a time for now: on PostgreSQL, turns of different people at once let two
-        # people take a drive's last seat (tests/test_e2e_drives.py), until that is understood.
-        order = PersonalOrder(at_once=SAFE_AT_ONCE)
+        order = PersonalOrder(at_once=rt.db.writers_at_once)
         web = webhook.create_app(
             webhook.telegram_route(app, secret, order=order),
             webhook.health_route(partial(health.check, rt.db, rt.heartbeat)),

@@ -7,6 +7,7 @@ from models.donations import CheckIn, Donation
 from models.donor import Donor, DonorBase
 from models.drives import Drive, DriveBase, DriveWard, Follow, Signup
 from models.exports import ExportJob
+from models.handled_events import HandledEvent
 from models.outbox import Broadcast, OutboxMessage
 from models.plans import Plan, PlanUnit
 from models.roles import AuditEntry, RoleGrant, RoleWard
@@ -26,6 +27,7 @@ __all__ = [
     "DriveBase",
     "DriveWard",
     "ExportJob",
+    "HandledEvent",
     "Follow",
     "OutboxMessage",
     "Plan",

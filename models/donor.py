@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, Index, UniqueConstraint, text
+from sqlalchemy import Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime, utcnow
@@ -96,8 +96,6 @@ class Donor(DonorBase, table=True):
     eligible_reminders: bool = True
     # The donor card's version: a rotated card (a higher version) invalidates the old QR code.
     card_version: int = Field(default=1)
-    # The channel's id of the last update applied: a redelivered update (after a crash) is not re-applied.
-    last_event_id: int | None = Field(default=None, sa_column=Column(BigInteger()))
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )

@@ -28,6 +28,7 @@ SWEEP_MINUTES = 5  # an idle check's answers live at most an hour and five minut
 THANKS_MINUTES = 30  # donors are thanked within half an hour of a drive's end + 2 h
 REMINDER_SECONDS = 60  # a reminder goes within a minute of its hour
 DIGEST_SECONDS = 60  # a weekly digest goes within a minute of Monday 08:00
+HANDLED_EVENTS_MINUTES = 60  # the keys of applied updates are kept a few days, pruned hourly
 EXPORT_SECONDS = 5  # a large /stats export starts building within seconds of the request
 
 
@@ -50,6 +51,11 @@ async def sweep_health_answers(chat: ChatService) -> None:
     )
     if closed:
         log.info("Closed %d idle eligibility check(s) and deleted their answers", closed)
+
+
+async def forget_handled_events(chat: ChatService) -> None:
+    """Drop the keys of updates no platform will send again (the repeat check needs no more)."""
+    await _one_pass(chat.forget_handled_events(), "Could not delete old update keys")
 
 
 async def thank_after_drives(chat: ChatService) -> None:
@@ -100,6 +106,15 @@ def housekeeping(chat: ChatService, heartbeat: Heartbeat | None = None) -> Async
         coalesce=True,
         max_instances=1,
         next_run_time=datetime.now(UTC),  # once at start: the process may have been down
+    )
+    scheduler.add_job(
+        forget_handled_events,
+        "interval",
+        minutes=HANDLED_EVENTS_MINUTES,
+        args=[chat],
+        id="forget_handled_events",
+        coalesce=True,
+        max_instances=1,
     )
     scheduler.add_job(
         thank_after_drives,

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from models import Donor
 from models.database import Database
 from models.types import utcnow
-from services.conversation import state_store
+from services.conversation import repeats, state_store
 from services.conversation.buttons import ButtonData, ButtonRegistry, ButtonRoute, decode
 from services.conversation.commands import CommandRegistry, Needs
 from services.conversation.dialog import Keyboard, Outcome, Reply, Sender, Upload
@@ -226,13 +226,12 @@ class ChatService:
             stored_locale = donor.locale if donor else None
             set_locale(pick_locale(stored_locale, sender.language_code, self.default_locale))
             duplicate = False
-            if donor is not None and sender.event_id is not None:
-                last = donor.last_event_id
-                duplicate = last is not None and sender.event_id <= last
-                if not duplicate:
-                    donor.last_event_id = sender.event_id
-                    if sender.private:  # never let a group become where their messages go
-                        donor.chat_id = sender.chat_id
+            if donor is not None and donor.id is not None and sender.event_id is not None:
+                duplicate = not await repeats.first_time(
+                    session, sender.channel, str(sender.event_id), donor.id
+                )
+                if not duplicate and sender.private:  # never let a group become where
+                    donor.chat_id = sender.chat_id  # their messages go
             expired = False
             if state is not None and not duplicate:
                 flow = self.flows.get(state.flow)
@@ -890,7 +889,10 @@ class ChatService:
             locale=locale,
             consent_version=CONSENT_VERSION,
         )
-        t.donor.last_event_id = t.sender.event_id
+        if t.sender.event_id is not None and t.donor.id is not None:
+            await repeats.first_time(
+                t.session, t.sender.channel, str(t.sender.event_id), t.donor.id
+            )
         self._consent_shown.pop((t.sender.channel, t.sender.external_id), None)
         thanks = _(
             "Thank you! Registration takes about a minute. "
@@ -1035,6 +1037,11 @@ class ChatService:
             return await state_store.expire_states(
                 session, sensitive, utcnow() - HEALTH_ANSWERS_TTL
             )
+
+    async def forget_handled_events(self) -> int:
+        """Delete the keys of events too old to be delivered again (the scheduler's job)."""
+        async with self.db.session() as session:
+            return await repeats.forget_old(session)
 
     async def sweep_reminders(
         self, now: datetime | None = None, batch: int = REMINDER_BATCH

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import select
+from sqlmodel import select, update
 
-from models import ConsentRecord, ConversationState, Donor
+from models import ConsentRecord, ConversationState, Donor, HandledEvent
 from models.database import Database
+from models.types import utcnow
 from services.chat import ChatService
 from services.conversation import state_store
 from services.core.i18n import _, use_locale
@@ -142,6 +143,44 @@ async def test_redelivered_event_is_not_applied_twice(service: ChatService, db: 
     async with db.session() as session:
         state = (await session.exec(select(ConversationState))).one()
     assert state.step == "dob"
+
+
+async def test_an_earlier_update_arriving_after_a_later_one_is_applied(
+    service: ChatService, db: Database
+) -> None:
+    """Webhook deliveries may overtake each other: only the exact same update is a repeat."""
+    person = Person(service, 17)
+    await person.say("/start")
+    await person.tap("lang:vi")
+    await person.tap("consent:vi:yes")
+    earlier, later = next(event_ids), next(event_ids)
+    await service.text(person.sender(later), "Phạm Minh Đức")  # the name, arrived first
+    out = await service.text(person.sender(earlier), "25/08/1995")  # sent before it, came after
+    assert "giới tính" in texts(out).lower()  # the birth date was taken, not dropped
+    out = await service.text(person.sender(earlier), "25/08/1995")  # now a real repeat
+    assert "giới tính" in texts(out).lower()
+    async with db.session() as session:
+        donor = (await session.exec(select(Donor))).one()
+        keys = (await session.exec(select(HandledEvent.event_key))).all()
+    assert donor.date_of_birth == date(1995, 8, 25)
+    assert {str(earlier), str(later)} <= set(keys)
+
+
+async def test_old_update_keys_are_forgotten_and_go_with_the_person(
+    service: ChatService, db: Database
+) -> None:
+    person = Person(service, 18)
+    await register(person)
+    async with db.session() as session:
+        kept = len((await session.exec(select(HandledEvent))).all())
+        assert kept >= 5
+        await session.exec(update(HandledEvent).values(handled_at=utcnow() - timedelta(days=4)))
+    await person.say("/profile")  # one fresh key
+    assert await service.forget_handled_events() == kept
+    assert await count(db, HandledEvent) == 1
+    await person.say("/forget")
+    await person.tap("forget:yes")
+    assert await count(db, HandledEvent) == 0
 
 
 async def test_edit_from_summary_and_profile(service: ChatService, db: Database) -> None:

@@ -136,8 +136,11 @@ def test_drive_from_announcement_to_cancellation(server: FakeBotApi, bot: BotPro
     assert "BEGIN:VEVENT" in documents[0]["document_content"]
     second.press(signup)
     assert "last seat" in text_of(second.until("last seat"))
-    second.press(f"waitlist:{drive_id}")  # on the drive's card that follows
-    assert "waiting list" in text_of(second.until("waiting list"))
+    second.until("Full")  # the drive's card that follows
+    second.press(f"waitlist:{drive_id}")
+    # The answer itself (updates of different people are handled at once: reading the card's
+    # "join the waiting list" instead would let the first's cancellation below overtake it).
+    second.until("You are on the waiting list")
 
     # The first cancels: the seat goes to the second, who is told.
     citizen.tap(f"unsign:{drive_id}")

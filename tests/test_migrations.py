@@ -149,3 +149,33 @@ async def test_donors_registered_before_reminders_get_their_day_if_it_is_still_a
         ]
     finally:
         await database.dispose()
+
+
+async def test_the_last_update_of_each_donor_is_still_recognised_after_0013(
+    database_url: str,
+) -> None:
+    database = Database(database_url)
+    try:
+        await upgrade_database(database.engine, "0012")
+        async with database.engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO donors (id, channel, external_id, chat_id, locale,"
+                    " consent_version, consented_at, created_at, updated_at, last_event_id)"
+                    " VALUES (1, 'telegram', '1', '1', 'vi', 'v1', :now, :now, :now, 9000000001),"
+                    " (2, 'telegram', '2', '2', 'vi', 'v1', :now, :now, :now, NULL)"
+                ),
+                {"now": datetime.now(UTC)},
+            )
+        await upgrade_database(database.engine)
+        async with database.engine.connect() as conn:
+            rows = (
+                await conn.execute(text("SELECT channel, event_key, donor_id FROM handled_events"))
+            ).all()
+            columns = await conn.run_sync(
+                lambda c: {column["name"] for column in inspect(c).get_columns("donors")}
+            )
+        assert [tuple(row) for row in rows] == [("telegram", "9000000001", 1)]
+        assert "last_event_id" not in columns
+    finally:
+        await database.dispose()
