@@ -7,6 +7,7 @@ move to the next step are stored together. Multi-step conversations live in serv
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 import time as clock
@@ -16,6 +17,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Donor
 from models.database import Database
@@ -162,6 +165,10 @@ class ChatService:
         export_inline_rows: int = exports.INLINE_ROWS,
     ):
         self.db = db
+        # Turns of different people run side by side up to what the database takes at once (one
+        # writer on SQLite): the bound is on the transaction, not the update, so sending a reply
+        # (or waiting out a platform's short 429) never holds up anyone else's turn.
+        self._writers = asyncio.Semaphore(db.writers_at_once)
         # A /stats export of more rows is built by the scheduler and sent when ready.
         self.export_inline_rows = export_inline_rows
         # bot.py passes the configured key; a service made in a test gets a key of its own.
@@ -214,9 +221,15 @@ class ChatService:
         return datetime.now(self.tz).date()
 
     @asynccontextmanager
+    async def _session(self) -> AsyncIterator[AsyncSession]:
+        """A session of a person's update, once the database has room for it."""
+        async with self._writers, self.db.session() as session:
+            yield session
+
+    @asynccontextmanager
     async def _turn(self, sender: Sender) -> AsyncIterator[Turn]:
         """Load the person, set their locale, and note the event id (for redelivered events)."""
-        async with self.db.session() as session:
+        async with self._session() as session:
             # The person's row is locked for the turn: a redelivered or concurrent update of the
             # same person waits, then sees this one's event id (the repeat check below).
             donor = await donor_store.get_donor(
@@ -995,14 +1008,14 @@ class ChatService:
 
     async def deliver_later(self, sender: Sender, replies: list[Reply]) -> None:
         """The channel could not deliver these replies now: queue them in the outbox."""
-        async with self.db.session() as session:
+        async with self._session() as session:
             donor = await donor_store.get_donor(session, sender.channel, sender.external_id)
             chat_id = donor.chat_id if donor is not None else sender.chat_id
             await undelivered.queue(session, donor.id if donor else None, chat_id, replies)
 
     async def locale_for(self, sender: Sender) -> str:
         """The language the person chose (for an apology written outside a turn)."""
-        async with self.db.session() as session:
+        async with self._session() as session:
             donor = await donor_store.get_donor(session, sender.channel, sender.external_id)
         stored = donor.locale if donor is not None else None
         return pick_locale(stored, sender.language_code, self.default_locale)

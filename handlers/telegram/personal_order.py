@@ -6,8 +6,9 @@ The chat service reads and writes the person's conversation state in each turn; 
 the same person at once would each see the state before the other. Here each person (the
 update's user, or its chat when it has no user) has a lock; a lock exists only while one of that
 person's updates is being handled or waits, so memory stays bounded by the updates in flight.
-With `at_once`, at most that many updates (of different people) are handled at the same time:
-one on SQLite, whose writers go one at a time.
+With `at_once`, at most that many updates (of different people) are in hand at the same time.
+The database's bound (one writer on SQLite) is the chat service's, around each turn's
+transaction only: sending replies overlaps.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from handlers.telegram.common import chat_service, sender_of
 from handlers.telegram.markup import markup_for
 from handlers.telegram.menu import set_chat_commands
 from services.chat import COMMANDS
-from services.conversation.dialog import Document, Outcome, Reply
+from services.conversation.dialog import Document, Outcome, Reply, joined
 from services.core.i18n import _
 
 log = logging.getLogger(__name__)
@@ -24,10 +24,14 @@ log = logging.getLogger(__name__)
 RETRY_PAUSES = (0.5, 2.0)
 # A 429 asking for longer than this is left to the outbox rather than holding the update.
 MAX_INLINE_RETRY_AFTER = 5.0
+TEXT_LIMIT = 4096  # Telegram's longest message
+CAPTION_LIMIT = 1024  # and longest caption of a file or picture
 
 
 async def render(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: Outcome) -> None:
-    """Answer a tapped button (closing its keyboard), then send every reply in order.
+    """Answer a tapped button (closing its keyboard), then send the replies in order, in as few
+    messages as they fit (services/conversation/dialog.py `joined`; a file carries its words as
+    its caption).
 
     The answer is already saved; what cannot be delivered now is queued in the outbox, and the
     chat service re-asks the open question if the person writes before it arrives."""
@@ -43,7 +47,8 @@ async def render(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: Ou
             await set_chat_commands(context.bot, COMMANDS, chat.id, outcome.menu_locale)
         except (NetworkError, RetryAfter):
             log.warning("Could not set the chat's command menu; the default stays")
-    for index, reply in enumerate(outcome.replies):
+    replies = joined(outcome.replies, TEXT_LIMIT)
+    for index, reply in enumerate(replies):
         try:
             document_left = await _send_reply(context.bot, chat.id, reply)
         except Forbidden:
@@ -52,10 +57,10 @@ async def render(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: Ou
             raise  # our mistake (too long, bad markup): the error handler apologises
         except (NetworkError, RetryAfter) as exc:
             log.warning("Reply not delivered (%s); queued in the outbox", type(exc).__name__)
-            await chat_service(context).deliver_later(sender_of(update), outcome.replies[index:])
+            await chat_service(context).deliver_later(sender_of(update), replies[index:])
             return
         if document_left is not None:
-            rest = [Reply(_("📎 The file:"), document=document_left), *outcome.replies[index + 1 :]]
+            rest = [Reply(_("📎 The file:"), document=document_left), *replies[index + 1 :]]
             await chat_service(context).deliver_later(sender_of(update), rest)
             return
 
@@ -75,6 +80,19 @@ async def _send_reply(bot: Bot, chat_id: int, reply: Reply) -> Document | None:
             )
         except (NetworkError, RetryAfter):
             log.warning("Map pin not delivered; the text carries the address")
+    if reply.document is not None and reply.image is None and len(reply.text) <= CAPTION_LIMIT:
+        # One message: the file with the words as its caption, under the buttons.
+        file = InputFile(reply.document.content, filename=reply.document.filename)
+        await _retrying(
+            bot.send_document, chat_id, file, caption=reply.text, reply_markup=markup_for(reply)
+        )
+        return None
+    if reply.image is not None and reply.document is None and len(reply.text) <= CAPTION_LIMIT:
+        shown = InputFile(reply.image.content, filename=reply.image.filename)
+        await _retrying(
+            bot.send_photo, chat_id, shown, caption=reply.text, reply_markup=markup_for(reply)
+        )
+        return None
     await _retrying(bot.send_message, chat_id, reply.text, reply_markup=markup_for(reply))
     if reply.document is not None:
         upload = reply.document

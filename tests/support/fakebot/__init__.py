@@ -650,6 +650,8 @@ class FakeBotApi:
         content: dict[str, Any] = {"photo": [{**size, "width": 320, "height": 320}]}
         content["photo_name"] = photo.get("filename", "photo") if isinstance(photo, dict) else ""
         content["photo_sha256"] = hashlib.sha256(data).hexdigest()
+        if params.get("caption"):
+            content["caption"] = params["caption"]
         return self._deliver(params, content)
 
     def _api_getFile(self, params: dict[str, Any]) -> dict[str, Any]:
