@@ -135,7 +135,10 @@ class FakeZaloApi:
         self._last_date = 0
         self.httpd = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # A short poll interval: stopping the server waits for it (0.5 s by default, per test).
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.poster = threading.Thread(target=self._post_events, daemon=True)
 
     # -- lifecycle -------------------------------------------------------------------------
