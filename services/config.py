@@ -24,6 +24,8 @@ _TOKEN = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
 # The ports Telegram delivers webhooks to.
 WEBHOOK_PORTS = (443, 80, 88, 8443)
+# A Zalo Bot Platform token is "<bot id>:<secret>" (the Zalo Bot Creator shows it).
+_ZALO_TOKEN = re.compile(r"^\d{3,}:\S{8,}$")
 
 
 class Settings(BaseSettings):
@@ -58,6 +60,12 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: str | None = None
     webhook_listen: str = "127.0.0.1:8080"
+    # Zalo (issue 12), off unless ZALO_BOT_TOKEN is set: the Zalo Bot Platform's token, another
+    # API server (a test server; default Zalo's), and the secret Zalo sends back with every
+    # webhook event (X-Bot-Api-Secret-Token).
+    zalo_bot_token: str | None = None
+    zalo_api_base_url: str | None = None
+    zalo_webhook_secret: str | None = None
 
     @field_validator(
         "telegram_bot_token",
@@ -65,6 +73,9 @@ class Settings(BaseSettings):
         "pseudonym_key",
         "webhook_url",
         "webhook_secret",
+        "zalo_bot_token",
+        "zalo_api_base_url",
+        "zalo_webhook_secret",
         mode="before",
     )
     @classmethod
@@ -80,7 +91,15 @@ class Settings(BaseSettings):
             raise ValueError("does not look like a bot token from @BotFather (digits:letters)")
         return value.strip() if value else value
 
-    @field_validator("telegram_api_base_url")
+    @field_validator("zalo_bot_token")
+    @classmethod
+    def _zalo_token_shape(cls, value: str | None) -> str | None:
+        """A Zalo bot token looks like 1459232241454765289:…; anything else fails at Zalo."""
+        if value is not None and not _ZALO_TOKEN.match(value.strip()):
+            raise ValueError("does not look like a Zalo bot token (digits:secret)")
+        return value.strip() if value else value
+
+    @field_validator("telegram_api_base_url", "zalo_api_base_url")
     @classmethod
     def _base_url_shape(cls, value: str | None) -> str | None:
         """The Bot API base URL must be http(s)."""
@@ -108,10 +127,11 @@ class Settings(BaseSettings):
             )
         return value.strip()
 
-    @field_validator("webhook_secret")
+    @field_validator("webhook_secret", "zalo_webhook_secret")
     @classmethod
     def _webhook_secret_shape(cls, value: str | None) -> str | None:
-        """32 to 256 characters of A-Za-z0-9_- (Telegram's alphabet; long enough not to guess)."""
+        """32 to 256 characters of A-Za-z0-9_- (Telegram's alphabet, within Zalo's 8 to 256
+        characters; long enough not to guess)."""
         if value is not None and not _WEBHOOK_SECRET.match(value.strip()):
             raise ValueError(
                 "must be 32 to 256 characters of A-Z, a-z, 0-9, _ and - "
@@ -213,6 +233,11 @@ class Settings(BaseSettings):
     def tz(self) -> ZoneInfo:
         """The configured time zone."""
         return ZoneInfo(self.timezone)
+
+    @property
+    def zalo_enabled(self) -> bool:
+        """Whether the Zalo channel runs (its token is set)."""
+        return self.zalo_bot_token is not None
 
     @property
     def listen_address(self) -> tuple[str, int]:

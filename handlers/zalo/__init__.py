@@ -1,0 +1,1 @@
+"""zalo: the Zalo Bot Platform channel (issue 12)."""

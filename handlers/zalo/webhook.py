@@ -1,0 +1,176 @@
+"""POST /zalo: the route Zalo posts events to, for the process's one ASGI app.
+
+bot.py adds `zalo_route(handle, secret)` to `create_app(…)` beside Telegram's route and
+/healthz. As Telegram's (handlers/telegram/webhook.py, whose shape this follows): before anything
+is read the `X-Bot-Api-Secret-Token` header must equal ZALO_WEBHOOK_SECRET, compared in
+constant time (403 otherwise, nothing handled); the body may not exceed MAX_BODY (413) and must
+be a Zalo event, wrapped in {"ok": true, "result": …} or bare (400 otherwise). Then the event is
+handled and only afterwards answered 200, so an event whose handling failed (500) is not lost
+when Zalo delivers it again. A person's events are handled one at a time, in order of arrival;
+the same event delivered again (by its name and message id) is answered 200 without being
+handled twice while this process remembers it; after a restart the chat service recognises it
+by the message's date (handlers/zalo/events.py).
+
+The body-size reading and the recent-keys memory repeat Telegram's few lines: a channel's
+package imports no other channel's (tests/test_layout.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from handlers.zalo.events import NotAnEvent, ZaloEvent, parse_json
+
+log = logging.getLogger(__name__)
+
+PATH = "/zalo"
+SECRET_HEADER = "X-Bot-Api-Secret-Token"
+MAX_BODY = 256 * 1024  # bytes; an event is well under a kilobyte (an image comes as a URL)
+REMEMBERED = 10_000  # event keys kept to answer a repeated delivery without handling it
+
+Handle = Callable[[ZaloEvent], Awaitable[None]]
+
+
+class RecentKeys:
+    """The event keys being handled and handled lately, so that each is handled once here."""
+
+    def __init__(self, size: int = REMEMBERED) -> None:
+        self.size = size
+        self._done: OrderedDict[str, None] = OrderedDict()
+        self._running: dict[str, asyncio.Event] = {}
+
+    async def once(self, key: str, handle: Callable[[], Awaitable[None]]) -> bool:
+        """Handle it unless it was; a repeat waits for the first delivery to finish. False when
+        it had been handled; when the first delivery failed, the repeat handles it."""
+        while True:
+            if key in self._done:
+                return False
+            running = self._running.get(key)
+            if running is None:
+                break
+            await running.wait()
+        finished = self._running[key] = asyncio.Event()
+        try:
+            await handle()
+            self._done[key] = None
+            if len(self._done) > self.size:
+                self._done.popitem(last=False)
+        finally:
+            del self._running[key]
+            finished.set()
+        return True
+
+
+@dataclass
+class _Turn:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    waiting: int = 0
+
+
+class PersonalTurns:
+    """One person's events one at a time, FIFO; different people at once (at most `at_once`).
+    A person's lock exists only while one of their events is handled or waits."""
+
+    def __init__(self, at_once: int | None = None) -> None:
+        self._turns: dict[str, _Turn] = {}
+        self._slots = asyncio.Semaphore(at_once) if at_once is not None else None
+
+    def __len__(self) -> int:
+        return len(self._turns)
+
+    async def run(self, person: str, handle: Callable[[], Awaitable[None]]) -> None:
+        """Wait for the person's earlier events, then handle this one."""
+        turn = self._turns.get(person)
+        if turn is None:
+            turn = self._turns[person] = _Turn()
+        turn.waiting += 1
+        try:
+            async with turn.lock:
+                if self._slots is None:
+                    await handle()
+                else:
+                    async with self._slots:
+                        await handle()
+        finally:
+            turn.waiting -= 1
+            if turn.waiting == 0:
+                del self._turns[person]
+
+
+class ZaloWebhook:
+    """The endpoint Zalo posts events to."""
+
+    def __init__(
+        self,
+        handle: Handle,
+        secret: str,
+        *,
+        max_body: int = MAX_BODY,
+        at_once: int | None = None,
+    ) -> None:
+        if not secret:
+            raise ValueError("the Zalo webhook needs its secret")
+        self.handle = handle
+        self._secret = secret.encode("utf-8")
+        self.max_body = max_body
+        self.recent = RecentKeys()
+        self.turns = PersonalTurns(at_once)
+
+    async def receive(self, request: Request) -> Response:
+        """Check, read, handle, then answer 200 (or say what was wrong, having handled nothing)."""
+        if not self._authentic(request.headers.get(SECRET_HEADER)):
+            log.warning("Zalo webhook request without the right secret token: refused")
+            return PlainTextResponse("Forbidden", status_code=403)
+        body = await self._body(request)
+        if body is None:
+            return PlainTextResponse("Payload Too Large", status_code=413)
+        try:
+            event = parse_json(body)
+        except NotAnEvent as exc:
+            log.warning("Zalo webhook body refused: %s", exc)
+            return PlainTextResponse("Bad Request", status_code=400)
+        if event.from_bot:
+            return Response(status_code=200)  # a bot's own message is nothing to answer
+        try:
+            await self.recent.once(
+                event.dedupe_key, lambda: self.turns.run(event.user_id, lambda: self.handle(event))
+            )
+        except Exception:
+            log.exception("Zalo event %s not handled", event.name)
+            return PlainTextResponse("Internal Server Error", status_code=500)
+        return Response(status_code=200)
+
+    def _authentic(self, given: str | None) -> bool:
+        """The header's bytes (Starlette decodes headers as latin-1) equal the secret's, compared
+        in constant time."""
+        if given is None:
+            return False
+        return hmac.compare_digest(given.encode("latin-1"), self._secret)
+
+    async def _body(self, request: Request) -> bytes | None:
+        """The body, or None past the limit (by its Content-Length, or as it streams in)."""
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body:
+            return None
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > self.max_body:
+                return None
+        return bytes(body)
+
+
+def zalo_route(handle: Handle, secret: str, *, path: str = PATH, **options: Any) -> Route:
+    """POST /zalo, handing each new event to `handle` (`at_once=…` bounds how many people's
+    events are handled together: 1 on SQLite)."""
+    return Route(path, ZaloWebhook(handle, secret, **options).receive, methods=["POST"])
