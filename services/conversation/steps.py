@@ -30,6 +30,7 @@ before its own.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -77,6 +78,16 @@ class Accept:
 
 
 Read = Move | Accept
+
+
+def in_a_thread(read: Callable[[Turn, D, str], Read]) -> Callable[[Turn, D, str], Awaitable[Read]]:
+    """A text reader that searches (wards, old addresses: up to tens of milliseconds), run in a
+    worker thread so that other people's turns go on meanwhile. It must not use the session."""
+
+    async def reader(t: Turn, draft: D, text: str) -> Read:
+        return await asyncio.to_thread(read, t, draft, text)
+
+    return reader
 # A prompt may wait (a preview that counts its recipients in the database).
 Ask = Callable[[Turn, D], list[Reply] | Awaitable[list[Reply]]]
 Save = Callable[[Turn, D, Any], Awaitable[Move]]
@@ -123,7 +134,7 @@ class Step(Generic[D]):
 
     name: str
     prompt: Ask[D]
-    text: Callable[[Turn, D, str], Read] | None = None
+    text: Callable[[Turn, D, str], Read | Awaitable[Read]] | None = None
     # The button kinds this step answers, and how it reads one (None: not one of its buttons).
     taps: tuple[type[ButtonData], ...] = ()
     tap: Callable[[Turn, D, Any], Read | None] | None = None
@@ -241,7 +252,8 @@ class StepFlow(Flow, Generic[D]):
         step, draft = self._open(t), self.load(t)
         if step.text is None:
             return await self._run(t, step, draft, retry(step.use_buttons()))
-        return await self._run(t, step, draft, step.text(t, draft, text))
+        read = step.text(t, draft, text)
+        return await self._run(t, step, draft, await read if inspect.isawaitable(read) else read)
 
     async def on_choice(self, t: Turn, data: str) -> list[Reply] | None:
         """A tapped button of the open step; None for anyone else's."""

@@ -26,6 +26,7 @@ from services.conversation.steps import (
     StepFlow,
     done,
     go,
+    in_a_thread,
     retry,
     stay,
 )
@@ -142,8 +143,8 @@ class RegistrationFlow(StepFlow[RegistrationDraft]):
             Step(
                 "ward",
                 lambda t, d: [questions.ask_ward(d.province)],
-                text=_text(
-                    lambda s, t, d: questions.answer_ward_text(s, d.province, d.old_district)
+                text=in_a_thread(
+                    _text(lambda s, t, d: questions.answer_ward_text(s, d.province, d.old_district))
                 ),
                 taps=(WardButton,),
                 tap=_tap(questions.answer_ward_button),

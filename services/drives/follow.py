@@ -8,7 +8,18 @@ from models.conversation import FlowName
 from services.conversation.buttons import ButtonData
 from services.conversation.dialog import Reply
 from services.conversation.flow import Turn
-from services.conversation.steps import Accept, Draft, Move, Read, Step, StepFlow, done, retry, stay
+from services.conversation.steps import (
+    Accept,
+    Draft,
+    Move,
+    Read,
+    Step,
+    StepFlow,
+    done,
+    in_a_thread,
+    retry,
+    stay,
+)
 from services.core.i18n import _
 from services.donors import follows
 from services.drives import citizen
@@ -76,7 +87,7 @@ class FollowFlow(StepFlow[FollowDraft]):
             Step(
                 "ward",
                 _ask_ward,
-                text=_read_ward_name,
+                text=in_a_thread(_read_ward_name),
                 taps=(FollowWard,),
                 tap=_read_pick,
                 save=_follow,

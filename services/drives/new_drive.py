@@ -28,6 +28,7 @@ from services.conversation.steps import (
     StepFlow,
     done,
     go,
+    in_a_thread,
     keep,
     retry,
     stay,
@@ -153,7 +154,7 @@ class NewDriveFlow(StepFlow[NewDriveDraft]):
             Step(
                 "wards",
                 self._ask_wards,
-                text=self._search_wards,
+                text=in_a_thread(self._search_wards),
                 taps=taps,
                 tap=_read_ward,
                 save=self._save_ward,
