@@ -57,12 +57,14 @@ def test_a_text_event_is_read_wrapped_or_bare(wrapped: bool) -> None:
     assert event.private and not event.from_bot
 
 
-def test_the_sender_is_the_channel_neutral_one_with_the_date_as_event_id() -> None:
+def test_the_sender_is_the_channel_neutral_one_with_the_dedupe_key_as_event_id() -> None:
     sender = parse_event(TEXT_EVENT).sender()
     assert sender.channel == "zalo"
     assert sender.external_id == sender.chat_id == "6ede9afa66b88fe6d6a9"
     assert sender.language_code is None  # Zalo says no language: the bot's default applies
-    assert sender.event_id == 1750316131602 and sender.private
+    event = parse_event(TEXT_EVENT)
+    assert event is not None and sender.event_id == event.dedupe_key and sender.private
+    assert str(sender.event_id).startswith("message.text.received:")
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from handlers.zalo import webhook
 from handlers.zalo.client import ZaloClient
 from handlers.zalo.events import Kind, ZaloEvent
 from handlers.zalo.render import zalo_messages
-from models import Donor
+from models import Donor, HandledEvent
 from models.database import Database
 from services.chat import ChatService
 from services.conversation.numbered import CommandWords, Numbering, Offered, Picked, interpret
@@ -362,7 +362,9 @@ async def test_a_conversation_by_numbers_and_a_repeat_after_a_restart_is_recogni
         [donor] = (await session.exec(select(Donor))).all()
     assert donor.channel == "zalo" and donor.external_id == LAN.id and donor.chat_id == LAN.id
     assert donor.full_name == "Nguyễn Thị Lan"
-    assert donor.last_event_id == name["message"]["date"]
+    async with db.session() as session:
+        keys = set((await session.exec(select(HandledEvent.event_key))).all())
+    assert f"message.text.received:{name['message']['message_id']}" in keys
 
 
 async def test_a_picture_is_answered_with_what_the_bot_reads(

@@ -7,10 +7,10 @@ An update is `{"event_name": "message.text.received", "message": {"message_id": 
 `display_name`, `name` or `first_name` depending on the source; an image's URL as `photo` (a
 string, or a list or object holding `url`) or `photo_url`, and it expires: fetch it at once.
 
-De-duplication has two keys. `dedupe_key` ("event name:message id") recognises a delivery
-repeated while this process runs (the webhook keeps the recent ones). Across a restart the chat
-service's stored `last_event_id` does it, as for Telegram, given the message's `date` (ms) as the
-event id: one person's messages have increasing dates, and a repeated delivery has the same one.
+De-duplication is on `dedupe_key` ("event name:message id"): the webhook keeps the recent ones
+while this process runs, and the chat service stores each applied key (`handled_events`, in the
+turn's transaction), so a delivery repeated after a restart is recognised too, and an older event
+arriving after a newer one is still applied.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ class ZaloEvent:
             external_id=self.user_id,
             chat_id=self.chat_id,
             language_code=None,
-            event_id=self.date_ms,
+            event_id=self.dedupe_key,
             private=self.private,
         )
 

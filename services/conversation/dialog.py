@@ -20,7 +20,8 @@ class Sender:
     external_id: str
     chat_id: str
     language_code: str | None = None
-    event_id: int | None = None
+    # The event's key on its channel: Telegram's update id, Zalo's "event name:message id".
+    event_id: int | str | None = None
     # Only a private chat may become where the person's messages go (never a group's id).
     private: bool = True
 
