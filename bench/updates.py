@@ -342,7 +342,9 @@ class Players:
             update = await self.queue.get()
             body = json.dumps(update, ensure_ascii=False).encode()
             request = f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
-            for attempt in range(3):  # Telegram tries again when the answer is not a 200
+            attempts = 0
+            while attempts < 3:  # Telegram tries again when the answer is not a 200
+                reused = connection is not None
                 try:
                     if connection is None:
                         connection = await asyncio.open_connection(host, port)
@@ -353,9 +355,14 @@ class Players:
                     if status == 200:
                         break
                 except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+                    if connection is not None:
+                        connection[1].close()
                     connection = None
+                    if reused:
+                        continue  # the bot closed an idle keep-alive connection: a new one, now
+                attempts += 1
                 self.webhook_errors += 1
-                await asyncio.sleep(0.5 * (attempt + 1))
+                await asyncio.sleep(0.5 * attempts)
 
     async def step(
         self, user: FakeUser, action: str, value: str, expect: int, counter: Counter
@@ -805,7 +812,7 @@ def print_tables(rows: list[Row], final: bool = False) -> None:
             continue
         wide = scenario == "broadcast"
         header = (
-            f"{'mode':<9}{'db':<8}{'phase / step':<24}{'updates':>8}{'upd/s':>8}{'p50 ms':>8}"
+            f"{'mode':<9}{'db':<12}{'phase / step':<24}{'updates':>8}{'upd/s':>8}{'p50 ms':>8}"
             f"{'p99 ms':>8}{'max ms':>8}{'unans':>6}{'429s':>6}{'bot ms/u':>9}{'bench ms/u':>11}"
             f"{'peak MB':>8}"
             + (f"{'reply/s':>8}{'bcast/s':>8}{'share':>6}{'max/1s':>7}" if wide else "")
@@ -818,7 +825,7 @@ def print_tables(rows: list[Row], final: bool = False) -> None:
             c = r.counter
             whole = r.too_many >= 0
             line = (
-                f"{r.mode:<9}{r.backend:<8}{r.step:<24}{c.updates:>8,}{r.rate:>8.1f}"
+                f"{r.mode:<9}{r.backend:<12}{r.step:<24}{c.updates:>8,}{r.rate:>8.1f}"
                 f"{r.p(50):>8.0f}{r.p(99):>8.0f}{r.p(100):>8.0f}{c.unanswered:>6}"
             )
             if whole:
