@@ -24,8 +24,9 @@ Scenarios (the issue's sizes by default):
     .venv/bin/python bench/updates.py --quick                          # small sizes, a smoke run
     .venv/bin/python bench/updates.py --mode polling --backend sqlite --scenario taps,arrivals
 
-A reply is the first message (or text edit) the bot sends to that chat after the update was made
-(for a webhook: made, not posted; its wait for a connection counts); a step waits for all the
+A reply is the first new message the bot sends to that chat after the update was made (for a
+webhook: made, not posted; its wait for a connection counts). The edit that closes a tapped
+keyboard comes before it and is not counted as the answer; a step waits for all the
 messages it expects before the person thinks and goes on. updates/s = the phase's updates / the
 time from its first update to its last reply. Bot CPU is the bot process's utime + stime
 (/proc/<pid>/stat) over the phase; bench CPU is this process's (the fake server and the players),
@@ -46,6 +47,7 @@ import random
 import secrets
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -296,8 +298,11 @@ class Players:
         server.on_send = self._sent_elsewhere
 
     def _sent_elsewhere(self, now: float, chat: str, kind: str) -> None:
-        """The fake server's threads: hand each send to the event loop (cheaply)."""
-        if chat in self.waiting:
+        """The fake server's threads: hand each new message to the event loop (cheaply).
+
+        Text edits are not answers: after a tap the bot edits the question to close its
+        keyboard (showing the choice) before it sends the answer."""
+        if kind == "message" and chat in self.waiting:
             self.loop.call_soon_threadsafe(self._arrived, now, chat)
 
     def _arrived(self, now: float, chat: str) -> None:
@@ -513,11 +518,23 @@ class Live:
         too_many = self.server.stats.too_many_requests
         cpu, mine = cpu_seconds(pid), time.process_time()
         refused = self.players.webhook_errors
+        with self.server.lock:
+            seen = len(self.server.stats.sends)
+            calls = sum(self.server.stats.calls.values())
         extra = await play(counters) or {}
         bot_cpu, bench_cpu = cpu_seconds(pid) - cpu, time.process_time() - mine
         extra["webhook errors"] = float(self.players.webhook_errors - refused)
         whole = merged(list(counters.values()))
         n = max(whole.updates, 1)
+        # What each update cost of Telegram's budget: new messages and edits to the people who
+        # spoke (a broadcast's are left out), both of which PTB's AIORateLimiter counts.
+        with self.server.lock:
+            sends = self.server.stats.sends[seen:]
+            extra["calls/u"] = (sum(self.server.stats.calls.values()) - calls) / n
+        extra["bot cpu s"], extra["bench cpu s"] = bot_cpu, bench_cpu
+        ours = [kind for _t, chat, kind in sends if int(chat) < FOLLOWERS_FROM]
+        extra["msg/u"] = ours.count("message") / n
+        extra["edit/u"] = ours.count("edit") / n
         row = Row(
             self.scenario,
             self.mode,
@@ -747,6 +764,74 @@ async def run_broadcast(args: argparse.Namespace, sizes: Sizes, where: Where) ->
         return await run.measure(label, chatting_during_broadcast(run, sizes, total))
 
 
+# -- the fake server's own capacity -----------------------------------------------------------
+
+
+async def _load(url: str, seconds: float, connections: int) -> int:
+    """sendMessage as fast as `connections` keep-alive connections allow; how many went."""
+    parts = httpx_free_split(url)
+    host, port, path = parts
+    deadline = time.monotonic() + seconds
+    done = 0
+
+    async def connection(index: int) -> None:
+        nonlocal done
+        reader, writer = await asyncio.open_connection(host, port)
+        n = 0
+        while time.monotonic() < deadline:
+            body = json.dumps({"chat_id": 9_000_000 + index * 100_000 + n, "text": "x"}).encode()
+            head = (
+                f"POST {path}/sendMessage HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            )
+            status, _keep = await _exchange(reader, writer, head.encode() + body)
+            if status != 200:
+                raise SystemExit(f"sendMessage answered {status}")
+            n += 1
+        done += n
+        writer.close()
+
+    await asyncio.gather(*(connection(i) for i in range(connections)))
+    return done
+
+
+def httpx_free_split(url: str) -> tuple[str, int, str]:
+    """http://host:port/path → (host, port, path)."""
+    rest = url.removeprefix("http://")
+    address, _, path = rest.partition("/")
+    host, _, port = address.partition(":")
+    return host, int(port), "/" + path
+
+
+def fake_capacity(seconds: float, connections: int) -> None:
+    """How many calls a second the fake server answers, from a client in another process (so
+    that the two do not share one interpreter lock), and its CPU per call."""
+    print(f"\nbench/updates: the fake server alone ({connections} connections, sendMessage)")
+    header = f"{'record':<9}{'calls':>8}{'calls/s':>9}{'server ms/call':>16}{'server CPU %':>14}"
+    print(header)
+    print("-" * len(header))
+    for record in (True, False):
+        with FakeBotApi(rate_limits=False, record_messages=record) as server:
+            url = server.base_url + "123456789:AAHbenchTokenForTheFakeBotApiServer000"
+            mine = time.process_time()
+            started = time.monotonic()
+            client = subprocess.run(
+                [sys.executable, __file__, "--load-fake", url, str(seconds), str(connections)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            wall = time.monotonic() - started
+            used = time.process_time() - mine
+            calls = int(client.stdout.strip().splitlines()[-1])
+            print(
+                f"{'on' if record else 'off':<9}{calls:>8,}{calls / seconds:>9.0f}"
+                f"{used * 1000 / max(calls, 1):>16.3f}{100 * used / wall:>14.0f}"
+            )
+    print("(the bot's calls per update are the tables' calls/u: the fake carries calls/s ÷ that)")
+    sys.stdout.flush()
+
+
 SCENARIOS: dict[
     str, Callable[[argparse.Namespace, Sizes, Where], Coroutine[Any, Any, list[Row]]]
 ] = {
@@ -814,7 +899,7 @@ def print_tables(rows: list[Row], final: bool = False) -> None:
         header = (
             f"{'mode':<9}{'db':<12}{'phase / step':<24}{'updates':>8}{'upd/s':>8}{'p50 ms':>8}"
             f"{'p99 ms':>8}{'max ms':>8}{'unans':>6}{'429s':>6}{'bot ms/u':>9}{'bench ms/u':>11}"
-            f"{'peak MB':>8}"
+            f"{'peak MB':>8}{'msg/u':>6}{'edit/u':>7}{'calls/u':>8}{'bot %':>6}{'bench %':>8}"
             + (f"{'reply/s':>8}{'bcast/s':>8}{'share':>6}{'max/1s':>7}" if wide else "")
             + f"{'goal':>9}"
         )
@@ -830,6 +915,11 @@ def print_tables(rows: list[Row], final: bool = False) -> None:
             )
             if whole:
                 line += f"{r.too_many:>6}{r.bot_cpu:>9.2f}{r.bench_cpu:>11.2f}{r.peak_mb:>8.0f}"
+                line += f"{r.extra.get('msg/u', 0):>6.2f}{r.extra.get('edit/u', 0):>7.2f}"
+                line += f"{r.extra.get('calls/u', 0):>8.2f}"
+                wall = r.seconds or 1.0
+                line += f"{100 * r.extra.get('bot cpu s', 0) / wall:>6.0f}"
+                line += f"{100 * r.extra.get('bench cpu s', 0) / wall:>8.0f}"
                 if wide:
                     x = r.extra
                     line += (
@@ -909,7 +999,17 @@ def main() -> None:
         "--log-level", default="INFO", help="the bot's LOG_LEVEL (production: INFO)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the run folders (the bot's logs)")
+    parser.add_argument(
+        "--fake-capacity", action="store_true", help="measure the fake server alone, first"
+    )
+    parser.add_argument("--load-fake", nargs=3, help=argparse.SUPPRESS)  # the load's process
     args = parser.parse_args()
+    if args.load_fake:
+        url, seconds, connections = args.load_fake
+        print(asyncio.run(_load(url, float(seconds), int(connections))))
+        return
+    if args.fake_capacity:
+        fake_capacity(10.0 if not args.quick else 3.0, 16)
     scenarios = [s.strip() for s in args.scenario.split(",") if s.strip()]
     unknown = [s for s in scenarios if s not in SCENARIOS]
     if unknown:
