@@ -29,8 +29,11 @@ webhook: made, not posted; its wait for a connection counts). The edit that clos
 keyboard comes before it and is not counted as the answer; a step waits for all the
 messages it expects before the person thinks and goes on. updates/s = the phase's updates / the
 time from its first update to its last reply. Bot CPU is the bot process's utime + stime
-(/proc/<pid>/stat) over the phase; bench CPU is this process's (the fake server and the players),
-to tell when the fake server is the bottleneck. Peak MB is the bot's VmHWM.
+(/proc/<pid>/stat) over the phase ("bot %": of one core over the phase's time, "sys": the kernel's
+share of it; in the broadcast row it includes the sender's work); bench CPU is this process's
+(the fake server and the players), to tell when the fake server is the bottleneck
+(--fake-capacity measures it alone). msg/u, edit/u, calls/u: the bot's new messages, text edits
+and Bot API calls per update. Peak MB is the bot's VmHWM.
 
 PostgreSQL: TEST_DATABASE_URL (or --pg) names a server database; a scratch database is created
 next to it for each run and dropped afterwards.
@@ -110,15 +113,16 @@ CHAT_LINES = (
 # -- measuring the bot process ---------------------------------------------------------------
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (all its threads), from /proc/<pid>/stat."""
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """utime and stime of a process (all its threads), from /proc/<pid>/stat."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return 0.0
+        return 0.0, 0.0
     fields = stat.rsplit(")", 1)[1].split()
     # After the command: state is field 3; utime and stime are fields 14 and 15.
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -522,7 +526,9 @@ class Live:
             seen = len(self.server.stats.sends)
             calls = sum(self.server.stats.calls.values())
         extra = await play(counters) or {}
-        bot_cpu, bench_cpu = cpu_seconds(pid) - cpu, time.process_time() - mine
+        (user, system), bench_cpu = cpu_seconds(pid), time.process_time() - mine
+        bot_user, bot_system = user - cpu[0], system - cpu[1]
+        bot_cpu = bot_user + bot_system
         extra["webhook errors"] = float(self.players.webhook_errors - refused)
         whole = merged(list(counters.values()))
         n = max(whole.updates, 1)
@@ -532,6 +538,7 @@ class Live:
             sends = self.server.stats.sends[seen:]
             extra["calls/u"] = (sum(self.server.stats.calls.values()) - calls) / n
         extra["bot cpu s"], extra["bench cpu s"] = bot_cpu, bench_cpu
+        extra["bot sys"] = bot_system / bot_cpu if bot_cpu else 0.0
         ours = [kind for _t, chat, kind in sends if int(chat) < FOLLOWERS_FROM]
         extra["msg/u"] = ours.count("message") / n
         extra["edit/u"] = ours.count("edit") / n
@@ -899,7 +906,7 @@ def print_tables(rows: list[Row], final: bool = False) -> None:
         header = (
             f"{'mode':<9}{'db':<12}{'phase / step':<24}{'updates':>8}{'upd/s':>8}{'p50 ms':>8}"
             f"{'p99 ms':>8}{'max ms':>8}{'unans':>6}{'429s':>6}{'bot ms/u':>9}{'bench ms/u':>11}"
-            f"{'peak MB':>8}{'msg/u':>6}{'edit/u':>7}{'calls/u':>8}{'bot %':>6}{'bench %':>8}"
+            f"{'peak MB':>8}{'msg/u':>6}{'edit/u':>7}{'calls/u':>8}{'bot %':>6}{'sys':>5}{'bench %':>8}"
             + (f"{'reply/s':>8}{'bcast/s':>8}{'share':>6}{'max/1s':>7}" if wide else "")
             + f"{'goal':>9}"
         )
@@ -919,6 +926,7 @@ def print_tables(rows: list[Row], final: bool = False) -> None:
                 line += f"{r.extra.get('calls/u', 0):>8.2f}"
                 wall = r.seconds or 1.0
                 line += f"{100 * r.extra.get('bot cpu s', 0) / wall:>6.0f}"
+                line += f"{r.extra.get('bot sys', 0):>5.0%}"
                 line += f"{100 * r.extra.get('bench cpu s', 0) / wall:>8.0f}"
                 if wide:
                     x = r.extra
