@@ -16,7 +16,7 @@ import json
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.parser import BytesParser
@@ -104,6 +104,9 @@ class Stats:
     first_delivery: float | None = None
     last_delivery: float | None = None
     delivery_times: list[float] = field(default_factory=list)
+    # Every message sent and every text edited, in order: (monotonic time, chat id, "message"
+    # or "edit").
+    sends: list[tuple[float, str, str]] = field(default_factory=list)
 
 
 class _Limits:
@@ -170,6 +173,12 @@ class FakeBotApi:
         # Telegram does), and every setWebhook / deleteWebhook call in order.
         self.webhook: dict[str, Any] | None = None
         self.webhook_calls: list[tuple[str, dict[str, Any]]] = []
+        # Set by a benchmark playing Telegram's side of a webhook: the users' updates go to it
+        # (called in the thread that made them) instead of waiting for getUpdates.
+        self.on_update: Callable[[dict[str, Any]], None] | None = None
+        # Called under the lock with (monotonic time, chat id, kind) for every entry of
+        # stats.sends, so that a benchmark can time replies without polling the server.
+        self.on_send: Callable[[float, str, str], None] | None = None
         self.httpd = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -202,8 +211,12 @@ class FakeBotApi:
     def _push(self, update: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
             update["update_id"] = next(self.update_ids)
-            self.updates.append(update)
-            self.lock.notify_all()
+            deliver = self.on_update
+            if deliver is None:
+                self.updates.append(update)
+                self.lock.notify_all()
+        if deliver is not None:
+            deliver(update)
         return update
 
     def _user_message(self, user: FakeUser, **content: Any) -> dict[str, Any]:
@@ -388,6 +401,17 @@ class FakeBotApi:
         with self.lock:
             last = max((u["update_id"] for u in self.updates), default=0)
         self.wait_until(lambda s: s.confirmed_offset > last or not s.updates, timeout)
+
+    def set_limits(self, on: bool, per_second: int = 30, per_chat_burst: int | None = None) -> None:
+        """Turn Telegram's limits on (afresh) or off between the phases of a benchmark."""
+        with self.lock:
+            self.limits = _Limits(per_second, per_chat_burst) if on else None
+
+    def _sent(self, now: float, chat: str, method: str) -> None:
+        """Note a message or a text edit that went through (called under the lock)."""
+        self.stats.sends.append((now, chat, method))
+        if self.on_send is not None:
+            self.on_send(now, chat, method)
 
     def polling(self) -> bool:
         """Whether the bot has asked for updates since the last reset."""
@@ -612,6 +636,7 @@ class FakeBotApi:
                 self.stats.first_delivery = now
             self.stats.last_delivery = now
             self.stats.delivery_times.append(now)
+            self._sent(now, chat, "message")
             if self.record_messages:
                 self.sent[chat].append(message)
             self.lock.notify_all()
@@ -710,6 +735,7 @@ class FakeBotApi:
                     "text": str(params.get("text", "")),
                 }
             self.edits[chat].append(dict(params))
+            self._sent(time.monotonic(), chat, "edit")
             self.lock.notify_all()
             return _as_returned(message)
 
