@@ -1,0 +1,119 @@
+"""PTB's rate limiter for the replies: each message they send takes a turn from the bot's budget.
+
+The bot's `SendBudget` (services/outreach/budget.py) is shared with the outbox sender, so replies
+and broadcasts together stay under Telegram's 30 messages a second. Replies take their turns at
+INTERACTIVE priority, ahead of any broadcast waiting. What sends no message (answering a tapped
+button, editing a message, setting the menu, getMe, setWebhook) goes through without waiting: a
+tap costs one message, its reply.
+
+A 429 pauses the whole budget for its retry_after (the outbox too) and is raised, not retried:
+handlers/telegram/render.py tries a short one again and hands a long one to the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+from services.outreach.budget import Priority, SendBudget
+
+log = logging.getLogger(__name__)
+
+JSONDict = dict[str, Any]  # what a Bot API call answers (PTB's own alias is private)
+
+# The Bot API methods that put a message in a chat. A method not named here but starting with
+# "send" counts too (a new kind of message is paced before it is known), except these.
+MESSAGE_METHODS = frozenset(
+    {
+        "sendMessage",
+        "sendPhoto",
+        "sendDocument",
+        "sendVenue",
+        "sendLocation",
+        "sendContact",
+        "sendMediaGroup",
+        "sendAudio",
+        "sendVideo",
+        "sendAnimation",
+        "sendVoice",
+        "sendVideoNote",
+        "sendSticker",
+        "sendPoll",
+        "sendDice",
+        "copyMessage",
+        "copyMessages",
+        "forwardMessage",
+        "forwardMessages",
+    }
+)
+NOT_MESSAGES = frozenset({"sendChatAction", "sendMessageDraft"})
+
+
+def sends_a_message(endpoint: str) -> bool:
+    """Whether a Bot API call puts a message in a chat (and so takes a turn of the budget)."""
+    if endpoint in MESSAGE_METHODS:
+        return True
+    return endpoint.startswith("send") and endpoint not in NOT_MESSAGES
+
+
+class BudgetRateLimiter(BaseRateLimiter[None]):
+    """Paces the messages of the application's bot through a shared `SendBudget`."""
+
+    __slots__ = ("budget",)
+
+    def __init__(self, budget: SendBudget) -> None:
+        self.budget = budget
+
+    async def initialize(self) -> None:
+        """Nothing to set up: the budget belongs to the bot's wiring (bot.py)."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release; waiters of a stopping application are cancelled with it."""
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: None,
+    ) -> bool | JSONDict | list[JSONDict]:
+        """Wait for a turn if the call sends a message, then make it; obey and raise a 429."""
+        if sends_a_message(endpoint):
+            await self.budget.acquire(Priority.INTERACTIVE)
+        try:
+            return await callback(*args, **kwargs)
+        except RetryAfter as exc:
+            seconds = retry_seconds(exc)
+            if _group_or_channel(data.get("chat_id")):
+                # A group's own limit (20 a minute): not a reason to hold every other chat.
+                log.info("Telegram asked to wait %.0f s in a group (%s)", seconds, endpoint)
+            else:
+                log.warning("Telegram asked to wait %.0f s (%s); pausing sends", seconds, endpoint)
+                self.budget.pause(seconds)
+            raise
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """retry_after in seconds. PTB keeps it as a timedelta (as its own AIORateLimiter reads it);
+    the public attribute is an int or a timedelta by its settings, and warns while it changes."""
+    value: object = getattr(exc, "_retry_after", None) or exc.retry_after
+    total = getattr(value, "total_seconds", None)
+    if callable(total):
+        return float(total())
+    return float(value) if isinstance(value, int | float) else 1.0
+
+
+def _group_or_channel(chat_id: object) -> bool:
+    """Negative ids and @usernames are groups, supergroups and channels; people are positive."""
+    if isinstance(chat_id, str):
+        try:
+            chat_id = int(chat_id)
+        except ValueError:
+            return True  # "@channelname"
+    return isinstance(chat_id, int) and chat_id < 0
