@@ -7,13 +7,17 @@ button, editing a message, setting the menu, getMe, setWebhook) goes through wit
 tap costs one message, its reply.
 
 A 429 pauses the whole budget for its retry_after (the outbox too) and is raised, not retried:
-handlers/telegram/render.py tries a short one again and hands a long one to the outbox.
+handlers/telegram/render.py tries a short one again and hands a long one to the outbox. A reply
+does not wait out a long pause either (it would hold its update, and every update behind it):
+it gets a 429 of the time left at once, which render.py answers the same way.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from typing import Any
 
 from telegram.error import RetryAfter
@@ -51,6 +55,8 @@ MESSAGE_METHODS = frozenset(
     }
 )
 NOT_MESSAGES = frozenset({"sendChatAction", "sendMessageDraft"})
+# The longest pause a reply waits out (render.py's MAX_INLINE_RETRY_AFTER); beyond, the 429.
+MAX_PAUSE_WAIT = 5.0
 
 
 def sends_a_message(endpoint: str) -> bool:
@@ -63,10 +69,11 @@ def sends_a_message(endpoint: str) -> bool:
 class BudgetRateLimiter(BaseRateLimiter[None]):
     """Paces the messages of the application's bot through a shared `SendBudget`."""
 
-    __slots__ = ("budget",)
+    __slots__ = ("budget", "max_pause_wait")
 
-    def __init__(self, budget: SendBudget) -> None:
+    def __init__(self, budget: SendBudget, *, max_pause_wait: float = MAX_PAUSE_WAIT) -> None:
         self.budget = budget
+        self.max_pause_wait = max_pause_wait
 
     async def initialize(self) -> None:
         """Nothing to set up: the budget belongs to the bot's wiring (bot.py)."""
@@ -85,6 +92,9 @@ class BudgetRateLimiter(BaseRateLimiter[None]):
     ) -> bool | JSONDict | list[JSONDict]:
         """Wait for a turn if the call sends a message, then make it; obey and raise a 429."""
         if sends_a_message(endpoint):
+            paused = self.budget.paused_for()
+            if paused > self.max_pause_wait:
+                raise RetryAfter(timedelta(seconds=math.ceil(paused)))
             await self.budget.acquire(Priority.INTERACTIVE)
         try:
             return await callback(*args, **kwargs)

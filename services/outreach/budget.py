@@ -93,6 +93,10 @@ class SendBudget:
         until = asyncio.get_running_loop().time() + max(0.0, seconds)
         self._paused_until = max(self._paused_until, until)
 
+    def paused_for(self) -> float:
+        """Seconds left of the pause in force (0 when there is none)."""
+        return max(0.0, self._paused_until - asyncio.get_running_loop().time())
+
     def in_window(self) -> int:
         """Sends granted in the last window."""
         self._expire(asyncio.get_running_loop().time())
