@@ -21,7 +21,6 @@ from typing import Any
 
 from telegram import Bot, Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -44,6 +43,7 @@ from handlers.telegram import callbacks, commands, errors, groups, messages, web
 from handlers.telegram.menu import set_default_commands
 from handlers.telegram.personal_order import PersonalOrder
 from handlers.telegram.polling import poll
+from handlers.telegram.rate_limiter import BudgetRateLimiter
 from handlers.telegram.transport import TelegramTransport
 from models.database import Database
 from models.migrate import upgrade_database
@@ -54,6 +54,7 @@ from services.chat import COMMANDS, ChatService
 from services.config import Settings, SettingsError, load_settings
 from services.core.log_privacy import configure_logging
 from services.knowledge import faq, old_addresses
+from services.outreach.budget import SendBudget
 
 log = logging.getLogger("bot")
 
@@ -115,17 +116,24 @@ def api_urls(settings: Settings) -> tuple[str, str] | None:
 
 
 def build_application(
-    settings: Settings, *, token: str, request: BaseRequest | None = None
+    settings: Settings,
+    *,
+    token: str,
+    request: BaseRequest | None = None,
+    budget: SendBudget | None = None,
 ) -> Application:
-    """The PTB application with every handler; the runner puts the chat service in bot_data."""
+    """The PTB application with every handler; the runner puts the chat service in bot_data.
+
+    Its messages take their turns from `budget`, the bot's, shared with the outbox sender."""
     builder = ApplicationBuilder().token(token).updater(None)
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     else:
-        # Keeps replies under Telegram's overall rate. A 429 is not waited out here (it would hold
-        # the update): handlers/telegram/render.py retries a short one and queues the rest.
-        # PTB's generics cannot express the swap.
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=0))  # type: ignore[arg-type]
+        # Replies and broadcasts together under Telegram's rate, replies first. A 429 is not waited
+        # out here (it would hold the update): handlers/telegram/render.py retries a short one and
+        # queues the rest.
+        limiter = BudgetRateLimiter(budget or SendBudget(settings.telegram_max_rate))
+        builder = builder.rate_limiter(limiter)
     urls = api_urls(settings)
     if urls is not None:
         builder = builder.base_url(urls[0]).base_file_url(urls[1])
@@ -143,6 +151,14 @@ class Runtime:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     # When the sweeps and the sender last did their work (/healthz in webhook mode).
     heartbeat: health.Heartbeat = field(default_factory=health.Heartbeat)
+    # Telegram's sending budget of each bot token, shared by its replies and its outbox sender.
+    budgets: dict[str, SendBudget] = field(default_factory=dict)
+
+    def send_budget(self, token: str) -> SendBudget:
+        """The one budget of a bot token (TELEGRAM_MAX_RATE messages a second in all)."""
+        if token not in self.budgets:
+            self.budgets[token] = SendBudget(self.settings.telegram_max_rate)
+        return self.budgets[token]
 
     def chat_service(self, deep_link: Callable[[str], str] | None = None) -> ChatService:
         """The chat service, built once its channel knows how a shared link looks."""
@@ -222,7 +238,7 @@ async def on_telegram(
 ) -> AsyncIterator[tuple[Application, Bot, ChatService]]:
     """The application (initialised, its chat service in bot_data), the sender's bot and the
     chat service; the command menus are set."""
-    app = build_application(rt.settings, token=token)
+    app = build_application(rt.settings, token=token, budget=rt.send_budget(token))
     outgoing = sender_bot(rt.settings, token)
     async with app, outgoing:
         username = app.bot.username
@@ -243,7 +259,8 @@ async def run_telegram(settings: Settings) -> None:
         await app.bot.delete_webhook(drop_pending_updates=False)
         log.info("Bot @%s is running; Ctrl-C to stop", app.bot.username)
         order = PersonalOrder(at_once=UPDATES_AT_ONCE)
-        await rt.serve(chat, rt.outbox_sender(outgoing), poll(app, rt.stop, order))
+        sender = rt.outbox_sender(outgoing, budget=rt.send_budget(token))
+        await rt.serve(chat, sender, poll(app, rt.stop, order))
 
 
 async def run_webhook(settings: Settings) -> None:
@@ -267,7 +284,8 @@ async def run_webhook(settings: Settings) -> None:
             settings.webhook_listen,
             url,
         )
-        await rt.serve(chat, rt.outbox_sender(outgoing), webhook.serve(web, listening, rt.stop))
+        sender = rt.outbox_sender(outgoing, budget=rt.send_budget(token))
+        await rt.serve(chat, sender, webhook.serve(web, listening, rt.stop))
 
 
 async def run_sender(settings: Settings, rate: float, in_flight: int) -> None:

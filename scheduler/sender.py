@@ -3,8 +3,11 @@
 One loop reads due rows in batches; for each message it claims the row ("sending", committed),
 calls the platform, then records the outcome ("sent", retry later, "blocked", "failed"). At most
 `in_flight` messages are between those two commits at any time: after a SIGKILL only those may be
-sent again. Telegram's limits are kept by pacing (an even spacing for the total rate, one message
-per second per chat) and by obeying retry_after when a 429 still comes.
+sent again. Telegram's limits are kept by pacing and by obeying retry_after when a 429 still
+comes: one message per second per chat here, and the total through the bot's `SendBudget`
+(services/outreach/budget.py), which the bot shares with its replies (bot.py) and in which the
+outbox waits behind anyone chatting. Alone (python -m scheduler, the tests) the sender makes its
+own budget at `rate`.
 
 Run it inside bot.py (it starts with the bot) or alone: python -m scheduler.sender
 """
@@ -15,6 +18,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import math
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -41,6 +45,7 @@ from scheduler.health import Heartbeat
 from services.conversation.dialog import Document, Reply
 from services.core.i18n import use_locale
 from services.outreach import fanout, messages, outbox
+from services.outreach.budget import Priority, SendBudget
 from services.outreach.progress import progress_text, summary_text
 from services.outreach.transport import (
     Blocked,
@@ -53,7 +58,8 @@ from services.outreach.transport import (
 
 log = logging.getLogger(__name__)
 
-# Telegram allows about 30 messages per second in total; keep a little margin for replies.
+# A sender alone (without the bot's budget): Telegram allows about 30 messages per second in
+# total; keep a little margin for the bot's replies.
 DEFAULT_RATE = 29.0
 DEFAULT_IN_FLIGHT = 8
 PER_CHAT_INTERVAL = 1.0
@@ -73,37 +79,6 @@ class SenderStats:
     failed: int = 0
     recovered_in_flight: int = 0
     started: float = field(default_factory=time.monotonic)
-
-
-class Pacer:
-    """Evenly spaced slots at `rate` per second; a 429 pushes every later slot back.
-
-    Waiters go one at a time, so a stall of the event loop never releases a burst: after a late
-    slot the next one is a full interval later (a little lateness, from timer resolution, is
-    absorbed so that the rate does not drift below the target).
-    """
-
-    TOLERANCE = 0.005  # seconds of lateness absorbed without moving the schedule
-
-    def __init__(self, rate: float) -> None:
-        self.interval = 1.0 / rate
-        self.next_slot = time.monotonic()
-        self.lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        """Wait for the next free slot."""
-        async with self.lock:
-            delay = self.next_slot - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            now = time.monotonic()
-            planned = self.next_slot
-            base = planned if now - planned <= self.TOLERANCE else now
-            self.next_slot = base + self.interval
-
-    def pause(self, seconds: float) -> None:
-        """Nothing goes out for `seconds`."""
-        self.next_slot = max(self.next_slot, time.monotonic() + seconds)
 
 
 class ChatSpacing:
@@ -141,7 +116,10 @@ class OutboxSender:
         default_locale: str = "vi",
         chat_ids: Collection[str] | None = None,
         heartbeat: Heartbeat | None = None,
+        budget: SendBudget | None = None,
     ) -> None:
+        """`budget` is Telegram's, the bot's own (shared with its replies); without it, and for
+        any other channel, the sender paces itself at `rate` messages per second."""
         self.db = db
         # A lone transport is Telegram's (the tests, a console).
         self.transports: dict[str, Transport] = (
@@ -151,8 +129,12 @@ class OutboxSender:
             iter(self.transports.values())
         )
         self.tz = tz
-        self.rate = rate
-        self.pacer = Pacer(rate)
+        self.budgets: dict[str, SendBudget] = {
+            channel: budget if budget is not None and channel == "telegram" else own_budget(rate)
+            for channel in self.transports
+        }
+        # The pace of a broadcast, for its progress message's estimate of the end.
+        self.rate = self.budget(PROGRESS_CHANNEL).bulk_rate
         self.spacing = ChatSpacing(PER_CHAT_INTERVAL)
         self.slots = asyncio.Semaphore(in_flight)
         self.batch = batch
@@ -169,6 +151,13 @@ class OutboxSender:
         self.wake = asyncio.Event()
         self.expand_wake = asyncio.Event()
         self._last_progress = 0.0
+
+    def budget(self, channel: str) -> SendBudget:
+        """The budget a channel's messages take their turns from."""
+        budget = self.budgets.get(channel)
+        if budget is None:
+            budget = self.budgets[channel] = own_budget(DEFAULT_RATE)
+        return budget
 
     def poke(self) -> None:
         """Something was queued: look now rather than at the next idle poll."""
@@ -265,13 +254,20 @@ class OutboxSender:
         """Claim, send, record: one message."""
         try:
             assert message.id is not None
+            held = self.budget(message.channel).held_for(message.chat_id)
+            if held > 0:  # a 429 on this chat: its messages wait it out, no one else's
+                async with self.db.session() as session:
+                    await outbox.retry_later(
+                        session, message, timedelta(seconds=held), "429", count=False
+                    )
+                return
             await asyncio.sleep(self.spacing.reserve(message.chat_id))
             async with self.db.session() as session:
                 if not await outbox.claim(session, message.id):
                     return  # another sender took it, or the person stopped meanwhile
-            # The slot is taken after the claim's commit, right before the request: a slow commit
+            # The turn is taken after the claim's commit, right before the request: a slow commit
             # would otherwise bunch requests together at the server and draw 429s.
-            await self.pacer.wait()
+            await self.budget(message.channel).acquire(Priority.BULK)
             async with self.db.session() as session:
                 await self._send_and_record(session, message, locale)
         except Exception:
@@ -313,7 +309,7 @@ class OutboxSender:
             for part in rest[max(0, reached - 1) :]:
                 # A full interval after the last part reached the chat, not after its turn.
                 await asyncio.sleep(max(self.spacing.reserve(message.chat_id), PER_CHAT_INTERVAL))
-                await self.pacer.wait()
+                await self.budget(message.channel).acquire(Priority.BULK)
                 await transport.send(message.chat_id, part)
                 reached += 1
         except Exception as exc:
@@ -339,7 +335,8 @@ class OutboxSender:
             self.heartbeat.send_failed()  # the platform's trouble (429, 5xx, network), not theirs
         if isinstance(exc, RateLimited):
             self.stats.rate_limited += 1
-            self.pacer.pause(exc.retry_after)
+            # That chat waits (the bot's replies to it too); several chats at once, everyone.
+            self.budget(message.channel).rate_limited(message.chat_id, exc.retry_after)
             delay = timedelta(seconds=exc.retry_after)
             await outbox.retry_later(session, message, delay, "429", count=False)
         elif isinstance(exc, Blocked):
@@ -397,9 +394,10 @@ class OutboxSender:
         chat = broadcast.progress_chat_id
         assert chat is not None and broadcast.id is not None
         text = progress_text(state, datetime.now(UTC), self.rate, self.tz)
+        budget = self.budget(PROGRESS_CHANNEL)
         try:
-            await self.pacer.wait()
             if broadcast.progress_message_id is None:
+                await budget.acquire(Priority.BULK)
                 message_id = await self.transport.send(chat, Reply(text))
                 async with self.db.session() as session:
                     row = await session.get(Broadcast, broadcast.id)
@@ -407,16 +405,23 @@ class OutboxSender:
                         row.progress_message_id = message_id
                         session.add(row)
             else:
+                # An edit puts no new message in the chat: it takes no turn (as for replies).
                 await self.transport.edit(chat, broadcast.progress_message_id, text)
             if finished:
-                await self.pacer.wait()
+                await budget.acquire(Priority.BULK)
                 end = broadcast.finished_at or utcnow()
                 summary = summary_text(state, broadcast.created_at, end)
                 await self.transport.send(chat, Reply(summary))
         except RateLimited as exc:
-            self.pacer.pause(exc.retry_after)
+            budget.rate_limited(chat, exc.retry_after)
         except (Blocked, Rejected, Transient) as exc:
             log.info("Progress message for broadcast %s not updated: %s", broadcast.id, exc)
+
+
+def own_budget(rate: float) -> SendBudget:
+    """A budget for a sender alone: its bulk sends evenly at `rate`, at most as many in a second
+    as that spacing lets through."""
+    return SendBudget(math.ceil(rate), bulk_rate=rate)
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:

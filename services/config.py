@@ -35,6 +35,9 @@ class Settings(BaseSettings):
 
     telegram_bot_token: str | None = None
     telegram_api_base_url: str | None = None
+    # Messages a second the bot may send in all, replies and broadcasts together (one budget per
+    # bot token). Telegram allows 30; a bot paying for paid broadcasts may be allowed up to 1000.
+    telegram_max_rate: int = Field(default=30, ge=1, le=1000)
     database_url: str = f"sqlite+aiosqlite:///{ROOT / 'data' / 'hienmau.db'}"
     admin_telegram_ids: Annotated[list[int], NoDecode] = []
     timezone: str = "Asia/Ho_Chi_Minh"

@@ -70,3 +70,14 @@ def test_eligibility_rules_preset() -> None:
     assert Settings().rule_options.platelet_interval_days == 14
     with pytest.raises(ValueError, match="eligibility_rules|must be one of"):
         Settings(eligibility_rules="strictest")
+
+
+def test_telegram_max_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TELEGRAM_MAX_RATE", raising=False)
+    assert load_settings().telegram_max_rate == 30  # Telegram's free limit
+    monkeypatch.setenv("TELEGRAM_MAX_RATE", "1000")  # paid broadcasts
+    assert load_settings().telegram_max_rate == 1000
+    for bad in ("0", "1001", "fast"):
+        monkeypatch.setenv("TELEGRAM_MAX_RATE", bad)
+        with pytest.raises(SettingsError, match="TELEGRAM_MAX_RATE"):
+            load_settings()

@@ -1,7 +1,8 @@
-"""The sender's transport for Telegram: python-telegram-bot's Bot without its rate limiter.
+"""The sender's transport for Telegram: python-telegram-bot's Bot without a rate limiter.
 
-The sender paces itself (it knows the per-chat and total limits and reacts to retry_after), so
-PTB's AIORateLimiter, which pauses all sending on one 429, stays with the interactive replies.
+The sender paces itself: one message a second per chat, and its turns of the bot's SendBudget
+(shared with the replies' BudgetRateLimiter, handlers/telegram/rate_limiter.py) taken before
+each request; it reacts to retry_after by pausing that budget.
 """
 
 from __future__ import annotations
