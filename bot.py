@@ -58,6 +58,7 @@ from services.outreach.budget import SendBudget
 
 log = logging.getLogger("bot")
 
+ARRIVAL_JITTER = 0.03  # seconds added to the budget's window (Runtime.send_budget)
 # Updates in hand at once (different people; each person's in order). The database's own bound
 # is in the chat service (one writer on SQLite); this one keeps memory flat under a flood.
 UPDATES_AT_ONCE = 200
@@ -157,7 +158,11 @@ class Runtime:
     def send_budget(self, token: str) -> SendBudget:
         """The one budget of a bot token (TELEGRAM_MAX_RATE messages a second in all)."""
         if token not in self.budgets:
-            self.budgets[token] = SendBudget(self.settings.telegram_max_rate)
+            # Counted over a little more than a second: requests granted a second apart reach
+            # Telegram a few milliseconds nearer or further (the event loop, the network), and
+            # Telegram counts what arrives.
+            window = 1.0 + ARRIVAL_JITTER
+            self.budgets[token] = SendBudget(self.settings.telegram_max_rate, window=window)
         return self.budgets[token]
 
     def chat_service(self, deep_link: Callable[[str], str] | None = None) -> ChatService:

@@ -169,6 +169,8 @@ class ChatService:
         # writer on SQLite): the bound is on the transaction, not the update, so sending a reply
         # (or waiting out a platform's short 429) never holds up anyone else's turn.
         self._writers = asyncio.Semaphore(db.writers_at_once)
+        # Who may have a reply waiting in the outbox (read at the first turn, then kept).
+        self._maybe_unseen: set[int] | None = None
         # A /stats export of more rows is built by the scheduler and sent when ready.
         self.export_inline_rows = export_inline_rows
         # bot.py passes the configured key; a service made in a test gets a key of its own.
@@ -1000,9 +1002,17 @@ class ChatService:
         question they have not seen; drop the queued copy and ask the open question again."""
         if t.donor is None or t.donor.id is None:
             return None
+        # Only this process queues replies (one process per bot token handles its updates), so
+        # the people who may have one waiting are known here: no query for everyone else.
+        if self._maybe_unseen is None:
+            self._maybe_unseen = await undelivered.people_waiting(t.session)
+        if t.donor.id not in self._maybe_unseen:
+            return None
         if not await undelivered.has_unseen(t.session, t.donor.id):
+            self._maybe_unseen.discard(t.donor.id)  # delivered meanwhile
             return None
         await undelivered.drop_unseen(t.session, t.donor.id)
+        self._maybe_unseen.discard(t.donor.id)
         notice = Reply(_("Sorry, my last message did not reach you. Here it is again:"))
         return Outcome([notice, *await self._where_we_are(t)])
 
@@ -1012,6 +1022,8 @@ class ChatService:
             donor = await donor_store.get_donor(session, sender.channel, sender.external_id)
             chat_id = donor.chat_id if donor is not None else sender.chat_id
             await undelivered.queue(session, donor.id if donor else None, chat_id, replies)
+        if donor is not None and donor.id is not None and self._maybe_unseen is not None:
+            self._maybe_unseen.add(donor.id)
 
     async def locale_for(self, sender: Sender) -> str:
         """The language the person chose (for an apology written outside a turn)."""

@@ -51,12 +51,26 @@ async def queue(
 def _undelivered(donor_id: int) -> tuple[ColumnElement[bool], ...]:
     """This person's replies of no broadcast that have not reached them (a row with a dedupe
     key is a scheduled message, such as a reminder, not a reply)."""
+    return (col(OutboxMessage.donor_id) == donor_id, *_waiting_replies())
+
+
+def _waiting_replies() -> tuple[ColumnElement[bool], ...]:
+    """Replies (no broadcast, no scheduled message's key) that have not reached their chat."""
     return (
-        col(OutboxMessage.donor_id) == donor_id,
         col(OutboxMessage.broadcast_id).is_(None),
         col(OutboxMessage.dedupe_key).is_(None),
         col(OutboxMessage.status).in_(NOT_DELIVERED),
     )
+
+
+async def people_waiting(session: AsyncSession) -> set[int]:
+    """The people with a reply of ours still waiting to be delivered."""
+    statement = (
+        select(col(OutboxMessage.donor_id))
+        .where(col(OutboxMessage.donor_id).is_not(None), *_waiting_replies())
+        .distinct()
+    )
+    return {int(donor) for donor in (await session.exec(statement)).all() if donor is not None}
 
 
 async def has_unseen(session: AsyncSession, donor_id: int) -> bool:
