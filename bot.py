@@ -161,8 +161,9 @@ class Runtime:
             # Counted over a little more than a second: requests granted a second apart reach
             # Telegram a few milliseconds nearer or further (the event loop, the network), and
             # Telegram counts what arrives.
-            window = 1.0 + ARRIVAL_JITTER
-            self.budgets[token] = SendBudget(self.settings.telegram_max_rate, window=window)
+            # Broadcasts may take every turn no reply waits for: replies go first anyway.
+            rate, window = self.settings.telegram_max_rate, 1.0 + ARRIVAL_JITTER
+            self.budgets[token] = SendBudget(rate, window=window, bulk_rate=rate / window)
         return self.budgets[token]
 
     def chat_service(self, deep_link: Callable[[str], str] | None = None) -> ChatService:
