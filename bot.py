@@ -163,7 +163,9 @@ class Runtime:
             # Telegram counts what arrives.
             # Broadcasts may take every turn no reply waits for: replies go first anyway.
             rate, window = self.settings.telegram_max_rate, 1.0 + ARRIVAL_JITTER
-            self.budgets[token] = SendBudget(rate, window=window, bulk_rate=rate / window)
+            self.budgets[token] = SendBudget(
+                rate, window=window, bulk_rate=rate / window, even=True
+            )
         return self.budgets[token]
 
     def chat_service(self, deep_link: Callable[[str], str] | None = None) -> ChatService:

@@ -7,6 +7,7 @@ at 1.0 s" means the budget's own arithmetic, whatever the machine's speed.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 
 import pytest
@@ -223,3 +224,24 @@ def test_a_rate_below_one_or_a_fraction() -> None:
     assert budget.limit == 29 and budget.bulk_rate == 28
     alone = SendBudget(1)
     assert alone.bulk_rate == 1  # no room to keep for replies
+
+
+def test_even_turns_are_spaced_so_a_second_never_bunches_up_at_the_platform() -> None:
+    """With `even`, 60 replies at once go one every window / rate (not 30 at once then 30 a
+    second later), and a waiting broadcast takes the same spacing after them."""
+
+    async def main() -> tuple[list[float], list[float]]:
+        budget = SendBudget(30, window=1.03, bulk_rate=30 / 1.03, even=True)
+        replies: list[tuple[str, float]] = []
+        bulk: list[tuple[str, float]] = []
+        await asyncio.gather(
+            *(turn(budget, INTERACTIVE, replies, str(i)) for i in range(60)),
+            *(turn(budget, BULK, bulk, f"b{i}") for i in range(10)),
+        )
+        return [t for _, t in replies], [t for _, t in bulk]
+
+    replies, bulk = run_virtual(main())
+    gaps = [b - a for a, b in itertools.pairwise(sorted(replies + bulk))]
+    assert min(gaps) == pytest.approx(1.03 / 30)
+    assert min(bulk) > max(replies)  # replies first
+    assert most_in_any_window(replies + bulk, 1.03) == 30

@@ -50,7 +50,17 @@ class SendBudget:
     # so that the bulk rate does not drift below its target.
     TOLERANCE = 0.005
 
-    def __init__(self, rate: float, *, bulk_rate: float | None = None, window: float = 1.0) -> None:
+    def __init__(
+        self,
+        rate: float,
+        *,
+        bulk_rate: float | None = None,
+        window: float = 1.0,
+        even: bool = False,
+    ) -> None:
+        """`even`: replies too are spaced (window / rate apart) rather than let out in a burst:
+        a burst of 30 reaches the platform spread over tens of milliseconds, and the next
+        second's burst then overlaps its tail in the platform's count (429s)."""
         if rate < 1 or window <= 0:
             raise ValueError("a budget needs at least one send per window")
         self.limit = math.floor(rate)  # "never more than rate": a count, so whole sends
@@ -71,6 +81,8 @@ class SendBudget:
         self._held: dict[str, float] = {}  # chat → the end of its 429's retry_after
         self._recent_429s: deque[tuple[float, str]] = deque()  # (when, chat), within a window
         self._next_bulk = -math.inf
+        self.spacing = window / self.limit if even else 0.0
+        self._next_any = -math.inf  # with `even`: the earliest next grant of either priority
         self._timer: asyncio.TimerHandle | None = None
 
     def __repr__(self) -> str:
@@ -156,6 +168,10 @@ class SendBudget:
 
     def _grant(self, priority: Priority, waiter: asyncio.Future[float], now: float) -> None:
         self._stamps.append(now)
+        if self.spacing:
+            planned = self._next_any
+            base = planned if 0 <= now - planned <= self.TOLERANCE else now
+            self._next_any = base + self.spacing
         if priority is Priority.BULK:
             planned = self._next_bulk
             base = planned if 0 <= now - planned <= self.TOLERANCE else now
@@ -179,12 +195,17 @@ class SendBudget:
             self._timer = loop.call_at(self._paused_until, self._dispatch)
             return
         self._expire(now)
-        while interactive and len(self._stamps) < self.limit:
+        while interactive and len(self._stamps) < self.limit and now >= self._next_any:
             waiter = interactive.popleft()
             if not waiter.done():
                 self._grant(Priority.INTERACTIVE, waiter, now)
         # BULK only when no person is waiting (then the window is full anyway).
-        while bulk and len(self._stamps) < self.bulk_limit and now >= self._next_bulk:
+        while (
+            bulk
+            and not interactive
+            and len(self._stamps) < self.bulk_limit
+            and now >= max(self._next_bulk, self._next_any)
+        ):
             waiter = bulk.popleft()
             if not waiter.done():
                 self._grant(Priority.BULK, waiter, now)
@@ -192,10 +213,11 @@ class SendBudget:
             bulk.popleft()
         if not interactive and not bulk:
             return
-        if interactive:  # the window is full: until its oldest send leaves it
-            at = self._stamps[0] + self.window
+        if interactive:  # the window is full (until its oldest send leaves it), or spaced
+            full = len(self._stamps) >= self.limit
+            at = max(self._stamps[0] + self.window if full else now, self._next_any)
         else:  # the bulk's next even slot, once the window has room for it
-            at = self._next_bulk
+            at = max(self._next_bulk, self._next_any)
             over = len(self._stamps) - self.bulk_limit
             if over >= 0:
                 at = max(at, self._stamps[over] + self.window)
