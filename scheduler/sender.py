@@ -27,6 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 # The message kinds are declared where their words live; the sender words every one of them.
 import services.drives.announcement  # noqa: F401
+import services.outreach.alerts  # noqa: F401
 import services.outreach.broadcast  # noqa: F401
 import services.reminders.drive_reminders  # noqa: F401
 import services.reminders.eligible_again  # noqa: F401

@@ -80,7 +80,7 @@ from services.eligibility.rules import RuleOptions
 from services.eligibility.texts import RemindMe
 from services.knowledge import faq
 from services.knowledge.small_talk import small_talk
-from services.outreach import notify, outbox, undelivered
+from services.outreach import alerts, notify, outbox, undelivered
 from services.outreach.broadcast import BROADCAST, URGENT, BroadcastFlow
 from services.outreach.urgent import CanCome, UrgentResponses
 from services.reminders import settings as reminder_settings
@@ -678,6 +678,14 @@ class ChatService:
         """Where a message from the outbox to a chat without buttons starts its numbers."""
         async with self._session() as session:
             return await offered_store.next_number(session, channel, chat_id, utcnow())
+
+    async def token_refused(self, channel: str, setting: str) -> int:
+        """A channel refused the bot's token: tell the administrators on Telegram, through the
+        outbox (once a day per channel); returns how many alerts were queued."""
+        async with self._session() as session:
+            return await alerts.token_refused(
+                session, self.admin_ids, channel, setting, utcnow(), self.default_locale
+            )
 
     async def offer_more(self, channel: str, chat_id: str, offered: Offered) -> None:
         """A message from the outbox showed these numbered choices: keep them with the person."""
