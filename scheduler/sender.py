@@ -6,6 +6,11 @@ calls the platform, then records the outcome ("sent", retry later, "blocked", "f
 sent again. Telegram's limits are kept by pacing (an even spacing for the total rate, one message
 per second per chat) and by obeying retry_after when a 429 still comes.
 
+Each channel keeps its own pace and its own pauses: a 429 or a used-up monthly quota on Zalo
+holds back Zalo's rows only (they are not even taken from the outbox meanwhile, so they hold no
+sending slot), never Telegram's. A channel whose token is refused (Unauthorized) is not taken
+from again by this process; its rows wait, unattempted, for a restart with a good token.
+
 Run it inside bot.py (it starts with the bot) or alone: python -m scheduler.sender
 """
 
@@ -42,6 +47,7 @@ from scheduler.health import Heartbeat
 from services.conversation.dialog import Document, Reply
 from services.core.i18n import use_locale
 from services.outreach import fanout, messages, outbox
+from services.outreach.channel_outcomes import Unauthorized
 from services.outreach.progress import progress_text, summary_text
 from services.outreach.transport import (
     Blocked,
@@ -153,7 +159,14 @@ class OutboxSender:
         )
         self.tz = tz
         self.rate = rate
-        self.pacer = Pacer(rate)
+        self.pacer = Pacer(rate)  # Telegram's (or a lone transport's)
+        # Every other channel has a pace of its own, and each channel its pauses (429s, quota).
+        self.pacers: dict[str, Pacer] = {
+            channel: self.pacer if channel == PROGRESS_CHANNEL else Pacer(rate)
+            for channel in self.transports
+        }
+        self.paused_until: dict[str, float] = {}  # time.monotonic()
+        self.refused: set[str] = set()  # channels whose token was refused
         self.spacing = ChatSpacing(PER_CHAT_INTERVAL)
         self.slots = asyncio.Semaphore(in_flight)
         self.batch = batch
@@ -170,6 +183,25 @@ class OutboxSender:
         self.wake = asyncio.Event()
         self.expand_wake = asyncio.Event()
         self._last_progress = 0.0
+
+    def _open_channels(self) -> list[str]:
+        """The channels whose rows may be taken now: not paused, token not refused."""
+        now = time.monotonic()
+        return [
+            channel
+            for channel in self.transports
+            if channel not in self.refused and self.paused_until.get(channel, 0.0) <= now
+        ]
+
+    def _pause(self, channel: str, seconds: float) -> None:
+        """A 429 or a used-up quota: that channel's rows wait; the others go on."""
+        if channel == PROGRESS_CHANNEL:
+            self.pacer.pause(seconds)  # Telegram's: each of its sends waits its slot
+            return
+        # Another channel's rows are not taken meanwhile (a pause until the month turns must
+        # hold no sending slot); one in flight meets its transport's own refusal.
+        until = time.monotonic() + seconds
+        self.paused_until[channel] = max(self.paused_until.get(channel, 0.0), until)
 
     def poke(self) -> None:
         """Something was queued: look now rather than at the next idle poll."""
@@ -239,9 +271,12 @@ class OutboxSender:
 
     async def _drain_once(self, stop: asyncio.Event) -> bool:
         """Send one batch of due messages; False when nothing was due."""
+        channels = self._open_channels()
+        if not channels:
+            return False
         async with self.db.session() as session:
             batch = await outbox.due(
-                session, utcnow(), self.batch, self.chat_ids, channels=self.transports
+                session, utcnow(), self.batch, self.chat_ids, channels=channels
             )
             # Worded in each person's language of now (they may have switched since queuing).
             locales = await outbox.current_locales(session, (m.donor_id for m in batch))
@@ -266,13 +301,15 @@ class OutboxSender:
         """Claim, send, record: one message."""
         try:
             assert message.id is not None
+            if message.channel not in self._open_channels():
+                return  # its channel paused (or refused) since the batch was read: it waits
             await asyncio.sleep(self.spacing.reserve(message.chat_id))
             async with self.db.session() as session:
                 if not await outbox.claim(session, message.id):
                     return  # another sender took it, or the person stopped meanwhile
             # The slot is taken after the claim's commit, right before the request: a slow commit
             # would otherwise bunch requests together at the server and draw 429s.
-            await self.pacer.wait()
+            await self.pacers[message.channel].wait()
             async with self.db.session() as session:
                 await self._send_and_record(session, message, locale)
         except Exception:
@@ -306,7 +343,9 @@ class OutboxSender:
         try:
             if already == 0:
                 bare = dataclasses.replace(reply, document=None, image=None)
-                await transport.send(message.chat_id, bare)
+                # The transport's own words (Zalo's "Reply 1 or 2") in the reader's language.
+                with use_locale(locale):
+                    await transport.send(message.chat_id, bare)
                 reached = 1
             image = (await drawing) if drawing is not None else reply.image
             rest = [Reply("", document=reply.document)] if reply.document is not None else []
@@ -314,8 +353,9 @@ class OutboxSender:
             for part in rest[max(0, reached - 1) :]:
                 # A full interval after the last part reached the chat, not after its turn.
                 await asyncio.sleep(max(self.spacing.reserve(message.chat_id), PER_CHAT_INTERVAL))
-                await self.pacer.wait()
-                await transport.send(message.chat_id, part)
+                await self.pacers[message.channel].wait()
+                with use_locale(locale):
+                    await transport.send(message.chat_id, part)
                 reached += 1
         except Exception as exc:
             if isinstance(exc, DocumentNotSent):
@@ -338,11 +378,16 @@ class OutboxSender:
         assert message.id is not None
         if not isinstance(exc, Blocked | Rejected):
             self.heartbeat.send_failed()  # the platform's trouble (429, 5xx, network), not theirs
-        if isinstance(exc, RateLimited):
+        if isinstance(exc, RateLimited):  # a QuotaExhausted too: that channel alone waits
             self.stats.rate_limited += 1
-            self.pacer.pause(exc.retry_after)
+            self._pause(message.channel, exc.retry_after)
             delay = timedelta(seconds=exc.retry_after)
             await outbox.retry_later(session, message, delay, "429", count=False)
+        elif isinstance(exc, Unauthorized):
+            if message.channel not in self.refused:
+                log.error("%s: no more %s rows are taken until a restart", exc, message.channel)
+            self.refused.add(message.channel)
+            await outbox.retry_later(session, message, timedelta(0), "token refused", count=False)
         elif isinstance(exc, Blocked):
             self.stats.blocked += 1
             await outbox.mark_blocked(session, message, str(exc))
@@ -376,8 +421,13 @@ class OutboxSender:
         for broadcast, state, finished in updates:
             if broadcast.progress_chat_id is None:
                 continue
+            channel = _author_channel(broadcast, self.transports)
             with use_locale(locales.get(broadcast.progress_chat_id, self.default_locale)):
-                await self._show_progress(broadcast, state, finished)
+                if channel == PROGRESS_CHANNEL:
+                    if PROGRESS_CHANNEL in self.transports:  # not a Zalo-only bot's to show
+                        await self._show_progress(broadcast, state, finished)
+                elif finished:
+                    await self._show_summary(channel, broadcast, state)
 
     async def _author_locales(
         self, session: AsyncSession, broadcasts: list[Broadcast]
@@ -418,6 +468,31 @@ class OutboxSender:
             self.pacer.pause(exc.retry_after)
         except (Blocked, Rejected, Transient) as exc:
             log.info("Progress message for broadcast %s not updated: %s", broadcast.id, exc)
+
+    async def _show_summary(
+        self, channel: str, broadcast: Broadcast, state: outbox.Progress
+    ) -> None:
+        """An author on a channel that cannot edit a message in place (Zalo sends each edit as
+        a new message, counted against its quota) gets the summary alone, once, at the end."""
+        transport = self.transports.get(channel)
+        chat = broadcast.progress_chat_id
+        if transport is None or chat is None or channel not in self._open_channels():
+            return
+        end = broadcast.finished_at or utcnow()
+        try:
+            await self.pacers[channel].wait()
+            await transport.send(chat, Reply(summary_text(state, broadcast.created_at, end)))
+        except RateLimited as exc:
+            self._pause(channel, exc.retry_after)
+        except (Blocked, Rejected, Transient, Unauthorized) as exc:
+            log.info("Summary of broadcast %s not sent: %s", broadcast.id, exc)
+
+
+def _author_channel(broadcast: Broadcast, channels: Collection[str]) -> str:
+    """The channel the broadcast's author wrote on (an author is "channel:id"; a pseudonymised
+    or system one counts as Telegram's, where the progress chats of older rows are)."""
+    channel, sep, _rest = broadcast.author.partition(":")
+    return channel if sep and channel in channels else PROGRESS_CHANNEL
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:
