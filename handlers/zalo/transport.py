@@ -73,12 +73,14 @@ class ZaloTransport:
         rendered = zalo_messages(
             reply, self.tz, numbering=Numbering(start), pictures_by_link=self.media_link is not None
         )
+        # Kept before the text goes: a person answering at once must find the numbers stored
+        # (numbers of a message that then fails are never read, and are replaced soon).
+        if rendered.offered and self.remember is not None:
+            await self.remember(chat_id, rendered.offered)
         first: Sent | None = None
         for text in rendered.texts:
             sent = await self.client.send_message(chat_id, text)
             first = first or sent
-        if rendered.offered and self.remember is not None:
-            await self.remember(chat_id, rendered.offered)
         if rendered.picture is not None:
             shown = await self._picture(chat_id, rendered.picture, went=first is not None)
             first = first or shown
