@@ -1,7 +1,9 @@
 """Entry point: settings → runtime() (database, migrations, warm-ups, sender, sweeps, stop) → a runner.
 
-./run.sh                 poll Telegram (needs TELEGRAM_BOT_TOKEN), deliver the outbox, run the sweeps
-./run.sh --webhook       the same, taking Telegram's updates over HTTPS (WEBHOOK_URL, _SECRET, _LISTEN)
+./run.sh                 poll Telegram (TELEGRAM_BOT_TOKEN) and/or Zalo (ZALO_BOT_TOKEN), deliver
+                         the outbox on each, run the sweeps
+./run.sh --webhook       the same, taking updates over HTTPS (WEBHOOK_URL, _SECRET, _LISTEN; Zalo's
+                         at /zalo: ZALO_WEBHOOK_URL or WEBHOOK_URL's origin, ZALO_WEBHOOK_SECRET)
 ./run.sh --console       chat with the same handlers in this terminal, no token needed
 python -m scheduler      only the clock: the outbox sender and the sweeps (bot.py --sender)
 """
@@ -13,8 +15,15 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection
-from contextlib import asynccontextmanager
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Coroutine,
+    Mapping,
+)
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -45,6 +54,13 @@ from handlers.telegram.personal_order import PersonalOrder
 from handlers.telegram.polling import poll
 from handlers.telegram.rate_limiter import BudgetRateLimiter
 from handlers.telegram.transport import TelegramTransport
+from handlers.zalo import polling as zalo_polling
+from handlers.zalo.client import CHANNEL as ZALO
+from handlers.zalo.client import ZaloClient
+from handlers.zalo.messages import ZaloConversation
+from handlers.zalo.quota import MonthlyQuota
+from handlers.zalo.transport import ZaloTransport
+from handlers.zalo.webhook import zalo_route
 from models.database import Database
 from models.migrate import upgrade_database
 from scheduler import health
@@ -55,6 +71,8 @@ from services.config import Settings, SettingsError, load_settings
 from services.core.log_privacy import configure_logging
 from services.knowledge import faq, old_addresses
 from services.outreach.budget import SendBudget
+from services.outreach.channel_outcomes import Unauthorized
+from services.outreach.transport import Transient, Transport
 
 log = logging.getLogger("bot")
 
@@ -65,7 +83,7 @@ UPDATES_AT_ONCE = 200
 CONSOLE_TOKEN = "100000001:console"  # the console's fake Bot API accepts any well-formed token
 
 NO_TOKEN_HELP = """\
-No Telegram bot token is set (TELEGRAM_BOT_TOKEN).
+No bot token is set (TELEGRAM_BOT_TOKEN, or ZALO_BOT_TOKEN for Zalo: see README, "On Zalo").
 
 To run the bot on Telegram:
   1. Open Telegram, talk to @BotFather and send /newbot; choose a name and a username.
@@ -185,16 +203,27 @@ class Runtime:
         )
 
     def outbox_sender(
-        self, bot: Bot, *, chat_ids: Collection[str] | None = None, **pacing: Any
+        self,
+        bot: Bot | None,
+        *,
+        more: Mapping[str, Transport] | None = None,
+        chat_ids: Collection[str] | None = None,
+        budget: SendBudget | None = None,
+        **pacing: Any,
     ) -> OutboxSender:
-        """The sender that delivers broadcasts and notices from the outbox over Telegram."""
+        """The sender that delivers broadcasts and notices from the outbox over Telegram (with
+        `bot`, taking its turns from `budget`, the bot's, when given) and the other channels of
+        `more` (Zalo's), each row on its own channel."""
+        transports: dict[str, Transport] = {"telegram": TelegramTransport(bot)} if bot else {}
+        transports.update(more or {})
         return OutboxSender(
             self.db,
-            {"telegram": TelegramTransport(bot)},
+            transports,
             tz=self.settings.tz,
             default_locale=self.settings.default_locale,
             chat_ids=chat_ids,
             heartbeat=self.heartbeat,
+            budget=budget,
             **pacing,
         )
 
@@ -256,57 +285,155 @@ async def on_telegram(
         yield app, outgoing, chat
 
 
-async def run_telegram(settings: Settings) -> None:
-    """Poll Telegram and deliver the outbox until SIGINT/SIGTERM."""
-    token = settings.telegram_bot_token
+@dataclass
+class OnZalo:
+    """The Zalo channel of a running bot: its client, its conversations, its outbox transport."""
+
+    client: ZaloClient
+    conversation: ZaloConversation
+    transport: ZaloTransport
+
+
+@asynccontextmanager
+async def on_zalo(rt: Runtime, chat: ChatService) -> AsyncIterator[OnZalo]:
+    """The Zalo client (its token checked), the event handler and the outbox transport.
+
+    A token Zalo refuses at the start stops the start (Unauthorized); refused later, the channel
+    turns off and the admins are told on Telegram, once, while the rest of the bot runs on."""
+    settings = rt.settings
+    token = settings.zalo_bot_token
     assert token
-    async with runtime(settings) as rt, on_telegram(rt, token) as (app, outgoing, chat):
+    quota = MonthlyQuota()
+    async with ZaloClient(token, base_url=settings.zalo_api_base_url, quota=quota) as client:
+        try:
+            await client.get_me()
+        except Transient as exc:  # Zalo down for a moment: polling or the webhook will tell
+            log.warning("Could not check the Zalo token now (%s); going on", exc)
+        client.on_unauthorized = partial(chat.token_refused, "Zalo", "ZALO_BOT_TOKEN")
+        transport = ZaloTransport(
+            client,
+            tz=settings.tz,
+            quota=quota,
+            remember=partial(chat.offer_more, ZALO),
+            next_number=partial(chat.next_offer_number, ZALO),
+        )
+        yield OnZalo(client, ZaloConversation(chat, client, tz=settings.tz), transport)
+
+
+@dataclass
+class Channels:
+    """The channels this process runs (Telegram, Zalo, or both) around one chat service."""
+
+    chat: ChatService
+    telegram: Application | None = None
+    telegram_bot: Bot | None = None  # the outbox sender's, without PTB's rate limiter
+    telegram_budget: SendBudget | None = None  # shared by the application and the sender
+    zalo: OnZalo | None = None
+
+    def more_transports(self) -> dict[str, Transport]:
+        """The outbox transports beside Telegram's."""
+        return {ZALO: self.zalo.transport} if self.zalo is not None else {}
+
+
+@asynccontextmanager
+async def channels(rt: Runtime) -> AsyncIterator[Channels]:
+    """Telegram when its token is set, Zalo when its token is set; one chat service for both
+    (its links are Telegram's when Telegram runs)."""
+    async with AsyncExitStack() as stack:
+        token = rt.settings.telegram_bot_token
+        if token:
+            app, outgoing, chat = await stack.enter_async_context(on_telegram(rt, token))
+            found = Channels(chat, app, outgoing, rt.send_budget(token))
+        else:
+            found = Channels(rt.chat_service())
+        if rt.settings.zalo_enabled:
+            found.zalo = await stack.enter_async_context(on_zalo(rt, found.chat))
+        yield found
+
+
+async def until_stopped(stop: asyncio.Event, *receivers: Awaitable[object]) -> None:
+    """Run the receivers; one that ends early (Zalo refusing its token) leaves the others, and
+    the outbox, running until the stop."""
+    await asyncio.gather(*receivers)
+    await stop.wait()
+
+
+async def run_telegram(settings: Settings) -> None:
+    """Poll Telegram and/or Zalo and deliver the outbox until SIGINT/SIGTERM."""
+    async with runtime(settings) as rt, channels(rt) as on:
         rt.stop_on_signals()
-        # Back from webhook mode: Telegram refuses getUpdates while a webhook is set (its
-        # pending updates are kept and come through polling).
-        await app.bot.delete_webhook(drop_pending_updates=False)
-        log.info("Bot @%s is running; Ctrl-C to stop", app.bot.username)
-        order = PersonalOrder(at_once=UPDATES_AT_ONCE)
-        sender = rt.outbox_sender(outgoing, budget=rt.send_budget(token))
-        await rt.serve(chat, sender, poll(app, rt.stop, order))
+        receivers: list[Awaitable[object]] = []
+        if on.telegram is not None:
+            app = on.telegram
+            # Back from webhook mode: Telegram refuses getUpdates while a webhook is set (its
+            # pending updates are kept and come through polling).
+            await app.bot.delete_webhook(drop_pending_updates=False)
+            log.info("Bot @%s is running; Ctrl-C to stop", app.bot.username)
+            order = PersonalOrder(at_once=UPDATES_AT_ONCE)
+            receivers.append(poll(app, rt.stop, order))
+        if on.zalo is not None:
+            # For development: Zalo's getUpdates has no offset (webhook mode for real use).
+            log.info("Polling Zalo's getUpdates; Ctrl-C to stop")
+            receivers.append(
+                zalo_polling.poll(on.zalo.client, on.zalo.conversation.handle, rt.stop)
+            )
+        sender = rt.outbox_sender(
+            on.telegram_bot, more=on.more_transports(), budget=on.telegram_budget
+        )
+        await rt.serve(on.chat, sender, until_stopped(rt.stop, *receivers))
 
 
 async def run_webhook(settings: Settings) -> None:
-    """Take Telegram's updates on WEBHOOK_LISTEN, deliver the outbox, until SIGINT/SIGTERM."""
-    url, secret = settings.require_webhook()
-    token = settings.telegram_bot_token
-    assert token
-    async with runtime(settings) as rt, on_telegram(rt, token) as (app, outgoing, chat):
+    """Take Telegram's and/or Zalo's updates on WEBHOOK_LISTEN, deliver the outbox, until
+    SIGINT/SIGTERM."""
+    async with runtime(settings) as rt, channels(rt) as on:
         rt.stop_on_signals()
-        listening = webhook.bind(*settings.listen_address)  # before Telegram is told to post
-        order = PersonalOrder(at_once=UPDATES_AT_ONCE)
-        web = webhook.create_app(
-            webhook.telegram_route(app, secret, order=order),
-            webhook.health_route(partial(health.check, rt.db, rt.heartbeat)),
+        listening = webhook.bind(*settings.listen_address)  # before anyone is told to post
+        routes = [webhook.health_route(partial(health.check, rt.db, rt.heartbeat))]
+        if on.telegram is not None:
+            url, secret = settings.require_webhook()
+            order = PersonalOrder(at_once=UPDATES_AT_ONCE)
+            routes.append(webhook.telegram_route(on.telegram, secret, order=order))
+        if on.zalo is not None:
+            zalo_url, zalo_secret = settings.require_zalo_webhook()
+            handle = on.zalo.conversation.handle
+            routes.append(zalo_route(handle, zalo_secret, at_once=UPDATES_AT_ONCE))
+        web = webhook.create_app(*routes)
+        if on.telegram is not None:
+            kinds = await webhook.set_webhook(on.telegram, url, secret)
+            log.info(
+                "Bot @%s takes %s on %s (public %s); SIGTERM to stop",
+                on.telegram.bot.username,
+                ", ".join(kinds),
+                settings.webhook_listen,
+                url,
+            )
+        if on.zalo is not None:
+            await on.zalo.client.set_webhook(zalo_url, zalo_secret)
+            log.info("Zalo posts to %s (public %s)", settings.webhook_listen, zalo_url)
+        sender = rt.outbox_sender(
+            on.telegram_bot, more=on.more_transports(), budget=on.telegram_budget
         )
-        kinds = await webhook.set_webhook(app, url, secret)
-        log.info(
-            "Bot @%s takes %s on %s (public %s); SIGTERM to stop",
-            app.bot.username,
-            ", ".join(kinds),
-            settings.webhook_listen,
-            url,
-        )
-        sender = rt.outbox_sender(outgoing, budget=rt.send_budget(token))
-        await rt.serve(chat, sender, webhook.serve(web, listening, rt.stop))
+        await rt.serve(on.chat, sender, webhook.serve(web, listening, rt.stop))
 
 
 async def run_sender(settings: Settings, rate: float, in_flight: int) -> None:
-    """Only the clock: deliver the outbox and run the sweeps (python -m scheduler)."""
+    """Only the clock: deliver the outbox (Telegram's rows, and Zalo's when its token is set)
+    and run the sweeps (python -m scheduler)."""
     token = settings.telegram_bot_token
-    if not token:
-        raise SystemExit("TELEGRAM_BOT_TOKEN is not set")
-    async with runtime(settings) as rt:
+    if not token and not settings.zalo_enabled:
+        raise SystemExit("TELEGRAM_BOT_TOKEN (or ZALO_BOT_TOKEN) is not set")
+    async with runtime(settings) as rt, AsyncExitStack() as stack:
         rt.stop_on_signals()
-        outgoing = sender_bot(settings, token)
-        sender = rt.outbox_sender(outgoing, rate=rate, in_flight=in_flight)
-        async with outgoing:
-            await rt.serve(rt.chat_service(), sender, rt.stop.wait())
+        chat = rt.chat_service()
+        outgoing = sender_bot(settings, token) if token else None
+        if outgoing is not None:
+            await stack.enter_async_context(outgoing)
+        more: dict[str, Transport] = {}
+        if settings.zalo_enabled:
+            more[ZALO] = (await stack.enter_async_context(on_zalo(rt, chat))).transport
+        sender = rt.outbox_sender(outgoing, more=more, rate=rate, in_flight=in_flight)
+        await rt.serve(chat, sender, rt.stop.wait())
         log.info("Sender stopped: %s", sender.stats)
 
 
@@ -374,19 +501,27 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.webhook:
         try:
-            settings.require_webhook()
+            settings.check_webhook_mode()
         except SettingsError as exc:
             print(exc, file=sys.stderr)
             return 2
-        asyncio.run(run_webhook(settings))
-        return 0
-    if not settings.telegram_bot_token:
+        return _refused_token_exits(run_webhook(settings))
+    if not settings.telegram_bot_token and not settings.zalo_enabled:
         print(NO_TOKEN_HELP, file=sys.stderr)
         if not sys.stdin.isatty():
             return 1
         print("Starting the console mode now.\n", file=sys.stderr)
         return main([*(argv or sys.argv[1:]), "--console"])
-    asyncio.run(run_telegram(settings))
+    return _refused_token_exits(run_telegram(settings))
+
+
+def _refused_token_exits(running: Coroutine[Any, Any, None]) -> int:
+    """Run; a token Zalo refuses at the start ends it with a sentence, not a traceback."""
+    try:
+        asyncio.run(running)
+    except Unauthorized as exc:
+        print(f"Zalo refused ZALO_BOT_TOKEN ({exc}): check the token.", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime, utcnow
@@ -96,6 +97,10 @@ class Donor(DonorBase, table=True):
     eligible_reminders: bool = True
     # The donor card's version: a rotated card (a higher version) invalidates the old QR code.
     card_version: int = Field(default=1)
+    # On a channel without buttons (Zalo): the numbered choices shown last and when, so that a
+    # "2" typed later, even after a restart, picks what the person saw
+    # (services/conversation/offered_store.py). None when the last answer offered none.
+    offered: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )

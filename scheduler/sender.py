@@ -9,6 +9,11 @@ comes: one message per second per chat here, and the total through the bot's `Se
 outbox waits behind anyone chatting. Alone (python -m scheduler, the tests) the sender makes its
 own budget at `rate`.
 
+Each channel keeps its own pace and its own pauses: a 429 or a used-up monthly quota on Zalo
+holds back Zalo's rows only (they are not even taken from the outbox meanwhile, so they hold no
+sending slot), never Telegram's. A channel whose token is refused (Unauthorized) is not taken
+from again by this process; its rows wait, unattempted, for a restart with a good token.
+
 Run it inside bot.py (it starts with the bot) or alone: python -m scheduler.sender
 """
 
@@ -31,6 +36,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 # The message kinds are declared where their words live; the sender words every one of them.
 import services.drives.announcement  # noqa: F401
+import services.outreach.alerts  # noqa: F401
 import services.outreach.broadcast  # noqa: F401
 import services.reminders.drive_reminders  # noqa: F401
 import services.reminders.eligible_again  # noqa: F401
@@ -46,6 +52,7 @@ from services.conversation.dialog import Document, Reply
 from services.core.i18n import use_locale
 from services.outreach import fanout, messages, outbox
 from services.outreach.budget import Priority, SendBudget
+from services.outreach.channel_outcomes import Unauthorized
 from services.outreach.progress import progress_text, summary_text
 from services.outreach.transport import (
     Blocked,
@@ -135,6 +142,9 @@ class OutboxSender:
         }
         # The pace of a broadcast, for its progress message's estimate of the end.
         self.rate = self.budget(PROGRESS_CHANNEL).bulk_rate
+        # Another channel than Telegram is paused as a whole by its 429s and quota.
+        self.paused_until: dict[str, float] = {}  # time.monotonic()
+        self.refused: set[str] = set()  # channels whose token was refused
         self.spacing = ChatSpacing(PER_CHAT_INTERVAL)
         self.slots = asyncio.Semaphore(in_flight)
         self.batch = batch
@@ -158,6 +168,25 @@ class OutboxSender:
         if budget is None:
             budget = self.budgets[channel] = own_budget(DEFAULT_RATE)
         return budget
+
+    def _open_channels(self) -> list[str]:
+        """The channels whose rows may be taken now: not paused, token not refused."""
+        now = time.monotonic()
+        return [
+            channel
+            for channel in self.transports
+            if channel not in self.refused and self.paused_until.get(channel, 0.0) <= now
+        ]
+
+    def _pause(self, channel: str, seconds: float, chat_id: str | None) -> None:
+        """A 429 or a used-up quota. On Telegram that chat waits (the bot's replies to it too;
+        several chats at once, everyone: the shared budget); another channel's rows all wait,
+        not taken meanwhile (a pause until the month turns must hold no sending slot)."""
+        if channel == PROGRESS_CHANNEL:
+            self.budget(channel).rate_limited(chat_id, seconds)
+            return
+        until = time.monotonic() + seconds
+        self.paused_until[channel] = max(self.paused_until.get(channel, 0.0), until)
 
     def poke(self) -> None:
         """Something was queued: look now rather than at the next idle poll."""
@@ -227,9 +256,12 @@ class OutboxSender:
 
     async def _drain_once(self, stop: asyncio.Event) -> bool:
         """Send one batch of due messages; False when nothing was due."""
+        channels = self._open_channels()
+        if not channels:
+            return False
         async with self.db.session() as session:
             batch = await outbox.due(
-                session, utcnow(), self.batch, self.chat_ids, channels=self.transports
+                session, utcnow(), self.batch, self.chat_ids, channels=channels
             )
             # Worded in each person's language of now (they may have switched since queuing).
             locales = await outbox.current_locales(session, (m.donor_id for m in batch))
@@ -254,6 +286,8 @@ class OutboxSender:
         """Claim, send, record: one message."""
         try:
             assert message.id is not None
+            if message.channel not in self._open_channels():
+                return  # its channel paused (or refused) since the batch was read: it waits
             held = self.budget(message.channel).held_for(message.chat_id)
             if held > 0:  # a 429 on this chat: its messages wait it out, no one else's
                 async with self.db.session() as session:
@@ -301,7 +335,9 @@ class OutboxSender:
         try:
             if already == 0:
                 bare = dataclasses.replace(reply, document=None, image=None)
-                await transport.send(message.chat_id, bare)
+                # The transport's own words (Zalo's "Reply 1 or 2") in the reader's language.
+                with use_locale(locale):
+                    await transport.send(message.chat_id, bare)
                 reached = 1
             image = (await drawing) if drawing is not None else reply.image
             rest = [Reply("", document=reply.document)] if reply.document is not None else []
@@ -310,7 +346,8 @@ class OutboxSender:
                 # A full interval after the last part reached the chat, not after its turn.
                 await asyncio.sleep(max(self.spacing.reserve(message.chat_id), PER_CHAT_INTERVAL))
                 await self.budget(message.channel).acquire(Priority.BULK)
-                await transport.send(message.chat_id, part)
+                with use_locale(locale):
+                    await transport.send(message.chat_id, part)
                 reached += 1
         except Exception as exc:
             if isinstance(exc, DocumentNotSent):
@@ -333,12 +370,16 @@ class OutboxSender:
         assert message.id is not None
         if not isinstance(exc, Blocked | Rejected):
             self.heartbeat.send_failed()  # the platform's trouble (429, 5xx, network), not theirs
-        if isinstance(exc, RateLimited):
+        if isinstance(exc, RateLimited):  # a QuotaExhausted too: that channel alone waits
             self.stats.rate_limited += 1
-            # That chat waits (the bot's replies to it too); several chats at once, everyone.
-            self.budget(message.channel).rate_limited(message.chat_id, exc.retry_after)
+            self._pause(message.channel, exc.retry_after, message.chat_id)
             delay = timedelta(seconds=exc.retry_after)
             await outbox.retry_later(session, message, delay, "429", count=False)
+        elif isinstance(exc, Unauthorized):
+            if message.channel not in self.refused:
+                log.error("%s: no more %s rows are taken until a restart", exc, message.channel)
+            self.refused.add(message.channel)
+            await outbox.retry_later(session, message, timedelta(0), "token refused", count=False)
         elif isinstance(exc, Blocked):
             self.stats.blocked += 1
             await outbox.mark_blocked(session, message, str(exc))
@@ -372,8 +413,13 @@ class OutboxSender:
         for broadcast, state, finished in updates:
             if broadcast.progress_chat_id is None:
                 continue
+            channel = _author_channel(broadcast, self.transports)
             with use_locale(locales.get(broadcast.progress_chat_id, self.default_locale)):
-                await self._show_progress(broadcast, state, finished)
+                if channel == PROGRESS_CHANNEL:
+                    if PROGRESS_CHANNEL in self.transports:  # not a Zalo-only bot's to show
+                        await self._show_progress(broadcast, state, finished)
+                elif finished:
+                    await self._show_summary(channel, broadcast, state)
 
     async def _author_locales(
         self, session: AsyncSession, broadcasts: list[Broadcast]
@@ -416,6 +462,31 @@ class OutboxSender:
             budget.rate_limited(chat, exc.retry_after)
         except (Blocked, Rejected, Transient) as exc:
             log.info("Progress message for broadcast %s not updated: %s", broadcast.id, exc)
+
+    async def _show_summary(
+        self, channel: str, broadcast: Broadcast, state: outbox.Progress
+    ) -> None:
+        """An author on a channel that cannot edit a message in place (Zalo sends each edit as
+        a new message, counted against its quota) gets the summary alone, once, at the end."""
+        transport = self.transports.get(channel)
+        chat = broadcast.progress_chat_id
+        if transport is None or chat is None or channel not in self._open_channels():
+            return
+        end = broadcast.finished_at or utcnow()
+        try:
+            await self.budget(channel).acquire(Priority.BULK)
+            await transport.send(chat, Reply(summary_text(state, broadcast.created_at, end)))
+        except RateLimited as exc:
+            self._pause(channel, exc.retry_after, chat)
+        except (Blocked, Rejected, Transient, Unauthorized) as exc:
+            log.info("Summary of broadcast %s not sent: %s", broadcast.id, exc)
+
+
+def _author_channel(broadcast: Broadcast, channels: Collection[str]) -> str:
+    """The channel the broadcast's author wrote on (an author is "channel:id"; a pseudonymised
+    or system one counts as Telegram's, where the progress chats of older rows are)."""
+    channel, sep, _rest = broadcast.author.partition(":")
+    return channel if sep and channel in channels else PROGRESS_CHANNEL
 
 
 def own_budget(rate: float) -> SendBudget:

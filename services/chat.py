@@ -23,12 +23,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import Donor
 from models.database import Database
 from models.types import utcnow
-from services.conversation import repeats, state_store
+from services.conversation import offered_store, repeats, state_store
 from services.conversation.buttons import ButtonData, ButtonRegistry, ButtonRoute, decode
-from services.conversation.commands import CommandRegistry, Needs
+from services.conversation.commands import Command, CommandRegistry, Needs
 from services.conversation.dialog import Keyboard, Outcome, Reply, Sender, Upload
 from services.conversation.flow import Flow, Turn
 from services.conversation.menus import MenuItem, OpenMenu, help_text, main_menu
+from services.conversation.numbered import CommandWords, Offered, Picked, interpret, offer
 from services.core.i18n import N_, SUPPORTED, _, get_locale, pick_locale, set_locale, use_locale
 from services.core.labels import language_label
 from services.core.text import clean_input, fold
@@ -79,7 +80,7 @@ from services.eligibility.rules import RuleOptions
 from services.eligibility.texts import RemindMe
 from services.knowledge import faq
 from services.knowledge.small_talk import small_talk
-from services.outreach import notify, outbox, undelivered
+from services.outreach import alerts, notify, outbox, undelivered
 from services.outreach.broadcast import BROADCAST, URGENT, BroadcastFlow
 from services.outreach.urgent import CanCome, UrgentResponses
 from services.reminders import settings as reminder_settings
@@ -178,6 +179,8 @@ class ChatService:
         self._consent_shown: OrderedDict[tuple[str, str], tuple[str, str | None, float]] = (
             OrderedDict()
         )
+        # Before consent, the numbers shown on a channel without buttons (memory only).
+        self._unconsented_offers = offered_store.Unconsented()
         self.organization = organization
         self.tz = tz
         self.default_locale = default_locale
@@ -280,15 +283,19 @@ class ChatService:
         if command is None:
             return await self.text(sender, " ".join([f"/{name}", *args]))
         async with self._turn(sender) as t:
-            if command.needs is not Needs.NOTHING:
-                if t.donor is None:
-                    return Outcome([Reply(_("Please send /start first."))])
-                if t.duplicate:
-                    return Outcome(await self._where_we_are(t))
-            if command.needs is Needs.REGISTRATION and not t.me.is_registered:
-                return Outcome([Reply(_("Please finish registering first: send /start."))])
-            answer: CommandAnswer = getattr(self, command.handler_name)
-            return await self._with_notices(t, await answer(t, args))
+            return self._shown(t, await self._command(t, command, args))
+
+    async def _command(self, t: Turn, command: Command, args: list[str]) -> Outcome:
+        """A command of the registry, checked against what it needs."""
+        if command.needs is not Needs.NOTHING:
+            if t.donor is None:
+                return Outcome([Reply(_("Please send /start first."))])
+            if t.duplicate:
+                return Outcome(await self._where_we_are(t))
+        if command.needs is Needs.REGISTRATION and not t.me.is_registered:
+            return Outcome([Reply(_("Please finish registering first: send /start."))])
+        answer: CommandAnswer = getattr(self, command.handler_name)
+        return await self._with_notices(t, await answer(t, args))
 
     @COMMANDS.command(
         "start",
@@ -523,81 +530,115 @@ class ChatService:
     # ------------------------------------------------------------ free input
 
     async def text(self, sender: Sender, text: str) -> Outcome:
-        """A typed message: the answer to the open question, a stop word, or a question."""
+        """A typed message: the answer to the open question, a stop word, or a question (on a
+        channel without buttons also a choice's number or words, or a command as a word)."""
         text = clean_input(text)
-        if _is_stop_word(text):
-            return await self.command(sender, "stop", [])
         async with self._turn(sender) as t:
-            if t.donor is None:
-                return await self._before_consent(t, text)
-            if t.duplicate:
-                return Outcome(await self._where_we_are(t))
-            if (again := await self._ask_again_if_unseen(t)) is not None:
-                return again
-            out = Outcome()
-            if t.expired:
-                out.add(_expired_notice())
-            flow = self._flow(t)
-            friendly = small_talk(text)
-            if flow is None:
-                if friendly is not None:
-                    return out.add(main_menu(friendly) if t.me.is_registered else Reply(friendly))
-                return out.add(_answer_question(text, t.me, t.today, self.check.options))
-            assert t.state is not None
-            prompt = await flow.prompt(t)
-            typed = _typed_choice(text, prompt)
-            if typed is not None:
-                return out.add(*(await self._route_choice(t, typed)).replies)
-            if not flow.takes_free_text(t.state.step):
-                # A question (or a friendly word) typed at a step is answered, never stored as
-                # the answer; then the step is asked again.
-                if friendly is not None:
-                    return out.add(Reply(friendly), *prompt)
-                if faq.looks_like_question(text, get_locale()):
-                    return out.add(_question_in_a_flow(text), *prompt)
-            return out.add(*await flow.on_text(t, text))
+            return self._shown(t, await self._typed(t, text))
+
+    async def _typed(self, t: Turn, text: str) -> Outcome:
+        """What a typed line means. Without buttons, first what `numbered.interpret` reads in
+        it against the numbers shown last: a slash command, a choice by number or words, a
+        command as a plain word ("dừng", "trợ giúp"); a command the bot does not have is text."""
+        if not t.sender.has_buttons:
+            meant = interpret(text, self._offered_to(t), partial=self._partial_choices(t))
+            if isinstance(meant, Picked):
+                return await self._route_choice(t, meant.data)
+            if isinstance(meant, CommandWords):
+                command = COMMANDS.get(meant.name)
+                if command is not None:
+                    return await self._command(t, command, list(meant.args))
+        if _is_stop_word(text):
+            stop = COMMANDS.get("stop")
+            assert stop is not None
+            return await self._command(t, stop, [])
+        return await self._text(t, text)
+
+    async def _text(self, t: Turn, text: str) -> Outcome:
+        """Typed text: the answer to the open step, small talk, or a question."""
+        if t.donor is None:
+            return await self._before_consent(t, text)
+        if t.duplicate:
+            return Outcome(await self._where_we_are(t))
+        if (again := await self._ask_again_if_unseen(t)) is not None:
+            return again
+        out = Outcome()
+        if t.expired:
+            out.add(_expired_notice())
+        flow = self._flow(t)
+        friendly = small_talk(text)
+        if flow is None:
+            if friendly is not None:
+                return out.add(main_menu(friendly) if t.me.is_registered else Reply(friendly))
+            return out.add(_answer_question(text, t.me, t.today, self.check.options))
+        assert t.state is not None
+        prompt = await flow.prompt(t)
+        typed = _typed_choice(text, prompt)
+        if typed is not None:
+            return out.add(*(await self._route_choice(t, typed)).replies)
+        if not flow.takes_free_text(t.state.step):
+            # A question (or a friendly word) typed at a step is answered, never stored as
+            # the answer; then the step is asked again.
+            if friendly is not None:
+                return out.add(Reply(friendly), *prompt)
+            if faq.looks_like_question(text, get_locale()):
+                return out.add(_question_in_a_flow(text), *prompt)
+        return out.add(*await flow.on_text(t, text))
 
     async def contact(self, sender: Sender, phone_number: str, is_own: bool) -> Outcome:
         """A shared contact card."""
         async with self._turn(sender) as t:
-            if not t.duplicate and (again := await self._ask_again_if_unseen(t)) is not None:
-                return again
-            flow = self._flow(t)
-            if flow is not None and not t.duplicate:
-                replies = await flow.on_contact(t, phone_number, is_own)
-                if replies is not None:
-                    return Outcome(replies)
-            return await self._not_expected(t)
+            return self._shown(t, await self._contact(t, phone_number, is_own))
+
+    async def _contact(self, t: Turn, phone_number: str, is_own: bool) -> Outcome:
+        if not t.duplicate and (again := await self._ask_again_if_unseen(t)) is not None:
+            return again
+        flow = self._flow(t)
+        if flow is not None and not t.duplicate:
+            replies = await flow.on_contact(t, phone_number, is_own)
+            if replies is not None:
+                return Outcome(replies)
+        return await self._not_expected(t)
 
     async def location(self, sender: Sender, latitude: float, longitude: float) -> Outcome:
         """A shared location."""
         async with self._turn(sender) as t:
-            if not t.duplicate and (again := await self._ask_again_if_unseen(t)) is not None:
-                return again
-            flow = self._flow(t)
-            if flow is not None and not t.duplicate:
-                replies = await flow.on_location(t, latitude, longitude)
-                if replies is not None:
-                    return Outcome(replies)
-            return await self._not_expected(t)
+            return self._shown(t, await self._location(t, latitude, longitude))
+
+    async def _location(self, t: Turn, latitude: float, longitude: float) -> Outcome:
+        if not t.duplicate and (again := await self._ask_again_if_unseen(t)) is not None:
+            return again
+        flow = self._flow(t)
+        if flow is not None and not t.duplicate:
+            replies = await flow.on_location(t, latitude, longitude)
+            if replies is not None:
+                return Outcome(replies)
+        return await self._not_expected(t)
 
     async def document(self, sender: Sender, upload: Upload) -> Outcome:
         """A file sent as a document: read where the open step asks for one (a plan)."""
         async with self._turn(sender) as t:
-            flow = self._flow(t)
-            if flow is not None and not t.duplicate:
-                replies = await flow.on_document(t, upload)
-                if replies is not None:
-                    return Outcome(replies)
-            return await self._unsupported(t)
+            return self._shown(t, await self._document(t, upload))
+
+    async def _document(self, t: Turn, upload: Upload) -> Outcome:
+        flow = self._flow(t)
+        if flow is not None and not t.duplicate:
+            replies = await flow.on_document(t, upload)
+            if replies is not None:
+                return Outcome(replies)
+        return await self._unsupported(t)
 
     async def unsupported(self, sender: Sender) -> Outcome:
         """A sticker, photo, voice note…: say what works, and repeat the open question."""
         async with self._turn(sender) as t:
-            return await self._unsupported(t)
+            return self._shown(t, await self._unsupported(t))
 
     async def _unsupported(self, t: Turn) -> Outcome:
-        out = Outcome([Reply(_("I can only read text, buttons, a shared contact or a location."))])
+        if t.sender.has_buttons:
+            said = _("I can only read text, buttons, a shared contact or a location.")
+        else:
+            said = _("I can only read text: type your answer, or the number of a choice.")
+        out = Outcome([Reply(said)])
         if t.donor is None:
             return out.add(self._language_question(onboarding=True))
         return out.add(*await self._where_we_are(t))
@@ -605,7 +646,53 @@ class ChatService:
     async def choice(self, sender: Sender, data: str) -> Outcome:
         """A tapped button."""
         async with self._turn(sender) as t:
-            return await self._route_choice(t, data)
+            return self._shown(t, await self._route_choice(t, data))
+
+    # ------------------------------------------------------------ numbers for typed choices
+
+    def _offered_to(self, t: Turn) -> Offered:
+        """The numbers shown to the person last (kept in memory only before consent)."""
+        if t.donor is not None:
+            return offered_store.stored(t.donor)
+        return self._unconsented_offers.get((t.sender.channel, t.sender.external_id))
+
+    def _partial_choices(self, t: Turn) -> bool:
+        """Whether a part of a choice's words may pick it: not where any text is an answer."""
+        flow = self._flow(t)
+        return flow is None or t.state is None or not flow.takes_free_text(t.state.step)
+
+    def _shown(self, t: Turn, out: Outcome) -> Outcome:
+        """On a channel without buttons: number the answer's choices and keep what the numbers
+        stand for with the person, in this turn's transaction (an answer without choices
+        clears them); the channel shows the same numbers (`Outcome.offered`)."""
+        if t.sender.has_buttons:
+            return out
+        out.offered = offer(out.replies)
+        key = (t.sender.channel, t.sender.external_id)
+        if t.donor is not None:
+            offered_store.keep(t.donor, out.offered, utcnow())
+            self._unconsented_offers.keep(key, Offered())
+        else:  # not consented, or just forgotten: nothing may be stored
+            self._unconsented_offers.keep(key, out.offered)
+        return out
+
+    async def next_offer_number(self, channel: str, chat_id: str) -> int:
+        """Where a message from the outbox to a chat without buttons starts its numbers."""
+        async with self._session() as session:
+            return await offered_store.next_number(session, channel, chat_id, utcnow())
+
+    async def token_refused(self, channel: str, setting: str) -> int:
+        """A channel refused the bot's token: tell the administrators on Telegram, through the
+        outbox (once a day per channel); returns how many alerts were queued."""
+        async with self._session() as session:
+            return await alerts.token_refused(
+                session, self.admin_ids, channel, setting, utcnow(), self.default_locale
+            )
+
+    async def offer_more(self, channel: str, chat_id: str, offered: Offered) -> None:
+        """A message from the outbox showed these numbered choices: keep them with the person."""
+        async with self._session() as session:
+            await offered_store.add(session, channel, chat_id, offered, utcnow())
 
     async def _route_choice(self, t: Turn, data: str) -> Outcome:
         """What a button (tapped, or typed by its label) does: looked up in BUTTONS; a kind the
@@ -1021,7 +1108,9 @@ class ChatService:
         async with self._session() as session:
             donor = await donor_store.get_donor(session, sender.channel, sender.external_id)
             chat_id = donor.chat_id if donor is not None else sender.chat_id
-            await undelivered.queue(session, donor.id if donor else None, chat_id, replies)
+            await undelivered.queue(
+                session, donor.id if donor else None, chat_id, replies, channel=sender.channel
+            )
         if donor is not None and donor.id is not None and self._maybe_unseen is not None:
             self._maybe_unseen.add(donor.id)
 
@@ -1052,8 +1141,8 @@ class ChatService:
                 )
             )
             if t.donor is None or t.duplicate:
-                return Outcome([note])
-            return Outcome([note, *await self._where_we_are(t, quiet=True)])
+                return self._shown(t, Outcome([note]))
+            return self._shown(t, Outcome([note, *await self._where_we_are(t, quiet=True)]))
 
     async def expire_idle_health_answers(self) -> int:
         """Delete the health answers of checks left idle for an hour (the scheduler's job)."""

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     zalo_bot_token: str | None = None
     zalo_api_base_url: str | None = None
     zalo_webhook_secret: str | None = None
+    # Where Zalo posts events in webhook mode (https); unset: WEBHOOK_URL's origin + /zalo.
+    zalo_webhook_url: str | None = None
 
     @field_validator(
         "telegram_bot_token",
@@ -79,6 +81,7 @@ class Settings(BaseSettings):
         "zalo_bot_token",
         "zalo_api_base_url",
         "zalo_webhook_secret",
+        "zalo_webhook_url",
         mode="before",
     )
     @classmethod
@@ -128,6 +131,18 @@ class Settings(BaseSettings):
                 f"port {port}: Telegram delivers only to ports "
                 + ", ".join(str(p) for p in WEBHOOK_PORTS)
             )
+        return value.strip()
+
+    @field_validator("zalo_webhook_url")
+    @classmethod
+    def _zalo_webhook_url_shape(cls, value: str | None) -> str | None:
+        """Zalo posts to https; plain http only to this machine (a local test platform)."""
+        if value is None:
+            return None
+        url = urlsplit(value.strip())
+        local = url.scheme == "http" and url.hostname in ("127.0.0.1", "localhost", "::1")
+        if not (url.scheme == "https" or local) or not url.hostname:
+            raise ValueError("must be a public https:// URL, e.g. https://bot.example.org/zalo")
         return value.strip()
 
     @field_validator("webhook_secret", "zalo_webhook_secret")
@@ -267,6 +282,42 @@ class Settings(BaseSettings):
             )
         assert self.webhook_url and self.webhook_secret
         return self.webhook_url, self.webhook_secret
+
+    def require_zalo_webhook(self) -> tuple[str, str]:
+        """(the URL Zalo posts to, ZALO_WEBHOOK_SECRET), or SettingsError naming what is missing.
+        The URL is ZALO_WEBHOOK_URL, else WEBHOOK_URL's origin with the path /zalo."""
+        url = self.zalo_webhook_url
+        if url is None and self.webhook_url is not None:
+            parts = urlsplit(self.webhook_url)
+            url = f"{parts.scheme}://{parts.netloc}/zalo"
+        missing = [
+            name
+            for name, value in (
+                ("ZALO_WEBHOOK_URL (or WEBHOOK_URL)", url),
+                ("ZALO_WEBHOOK_SECRET", self.zalo_webhook_secret),
+            )
+            if not value
+        ]
+        if missing:
+            raise SettingsError(
+                "Zalo in webhook mode (--webhook) needs "
+                + ", ".join(missing)
+                + " (see .env.example). A secret: "
+                + 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+            )
+        assert url and self.zalo_webhook_secret
+        return url, self.zalo_webhook_secret
+
+    def check_webhook_mode(self) -> None:
+        """Webhook mode has what each channel that runs needs (SettingsError otherwise)."""
+        if not self.telegram_bot_token and not self.zalo_enabled:
+            raise SettingsError(
+                "Webhook mode (--webhook) needs TELEGRAM_BOT_TOKEN or ZALO_BOT_TOKEN"
+            )
+        if self.telegram_bot_token:
+            self.require_webhook()
+        if self.zalo_enabled:
+            self.require_zalo_webhook()
 
 
 def _split_listen(value: str) -> tuple[str, int]:

@@ -101,6 +101,27 @@ async def test_buttons_go_as_numbered_lines_and_their_numbers_are_remembered(
     assert remembered.offered[USER.id].match("nhac lai sau 1 tuan") == "snooze:7"
 
 
+async def test_numbers_start_where_the_chat_service_says(
+    zalo: ZaloClient, fake: FakeZaloApi
+) -> None:
+    remembered = Remembered()
+    asked: list[str] = []
+
+    async def next_number(chat_id: str) -> int:
+        asked.append(chat_id)
+        return 9  # the person's last answer showed 1 to 8
+
+    transport = ZaloTransport(zalo, tz=TZ, remember=remembered, next_number=next_number)
+    with use_locale("vi"):
+        await transport.send(USER.id, Reply("Đợt hiến máu mới", [[Button("Đăng ký", "su:7")]]))
+        await transport.send(USER.id, Reply("Không có lựa chọn"))
+    first, second = fake.texts_to(USER.id)
+    assert first.endswith("9. Đăng ký\nTrả lời 9 để chọn.")
+    assert second == "Không có lựa chọn"
+    assert asked == [USER.id]  # a message without choices asks nothing
+    assert remembered.offered[USER.id].match("9") == "su:7"
+
+
 async def test_a_long_text_goes_in_parts_zalo_accepts(zalo: ZaloClient, fake: FakeZaloApi) -> None:
     text = "\n\n".join(f"{i}. " + "Hiến máu cứu người. " * 40 for i in range(8))  # ~6,500
     await ZaloTransport(zalo, tz=TZ).send(USER.id, Reply(text))
@@ -416,7 +437,10 @@ async def test_the_outbox_sender_delivers_zalo_rows_with_numbers_and_the_calenda
         for donor in donors:
             text, calendar = fake.texts_to(donor.chat_id)
             assert text.startswith("ℹ️ Điểm hiến máu bạn đăng ký đã đổi giờ.\n\n1. Hủy đăng ký")
-            assert "🗓 Chủ Nhật, 13/12/2026, 07:30–11:30" in calendar
+            # The transport's own words in each reader's language (the sender sends each row
+            # in its reader's locale).
+            day = "Chủ Nhật" if donor.locale == "vi" else "Sunday"
+            assert f"🗓 {day}, 13/12/2026, 07:30–11:30" in calendar
             assert remembered.offered[donor.chat_id].match("1") == "cs:7"
     async with db.session() as session:
         rows = (await session.exec(select(OutboxMessage))).all()

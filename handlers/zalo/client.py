@@ -43,7 +43,7 @@ TIMEOUT = 15.0  # seconds for any other call
 RATE_LIMIT_PAUSE = 60.0  # seconds, when a 429 comes without a retry_after (Zalo sends none)
 _BLOCKING_WORDS = ("block", "chặn", "unfollow")
 
-OnUnauthorized = Callable[[], Awaitable[None]]
+OnUnauthorized = Callable[[], Awaitable[object]]
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,8 @@ class ZaloEvent:
         return f"{self.name}:{self.message_id}"
 
     def sender(self) -> Sender:
-        """The channel-neutral sender (Zalo tells no language: the bot's default applies)."""
+        """The channel-neutral sender (Zalo tells no language: the bot's default applies; it
+        has no buttons: choices go as numbered lines, answered by typing)."""
         return Sender(
             channel=CHANNEL,
             external_id=self.user_id,
@@ -79,6 +80,7 @@ class ZaloEvent:
             language_code=None,
             event_id=self.dedupe_key,
             private=self.private,
+            has_buttons=False,
         )
 
 

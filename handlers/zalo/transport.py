@@ -10,7 +10,9 @@ raises QuotaExhausted (a RateLimited) before asking Zalo, so the row waits witho
 counted. A refused token raises Unauthorized (services/outreach/channel_outcomes.py).
 
 What a message's numbers stand for is handed to `remember(chat_id, offered)`, for the chat
-service to keep with the person's state: a "2" typed later picks what this message showed.
+service to keep with the person (services/conversation/offered_store.py): a "2" typed later
+picks what this message showed. `next_number(chat_id)` says where its numbers start: after
+those of the person's last answer while it is recent, so that both stay answerable.
 A picture needs a public URL: `media_link(picture)` makes one (signed media links, later);
 without it the text says the picture was not sent.
 
@@ -28,7 +30,7 @@ from handlers.zalo.client import CHANNEL, Sent, ZaloClient
 from handlers.zalo.quota import MonthlyQuota
 from handlers.zalo.render import zalo_messages
 from services.conversation.dialog import Document, Reply
-from services.conversation.numbered import Offered, split_text
+from services.conversation.numbered import Numbering, Offered, split_text
 from services.core.i18n import _
 from services.outreach.channel_outcomes import QuotaExhausted
 from services.outreach.transport import DocumentNotSent
@@ -37,6 +39,7 @@ log = logging.getLogger(__name__)
 
 MediaLink = Callable[[Document], Awaitable[str | None]]
 Remember = Callable[[str, Offered], Awaitable[None]]
+NextNumber = Callable[[str], Awaitable[int]]
 _MAX_ID = 2**63 - 1
 
 
@@ -51,24 +54,33 @@ class ZaloTransport:
         quota: MonthlyQuota | None = None,
         media_link: MediaLink | None = None,
         remember: Remember | None = None,
+        next_number: NextNumber | None = None,
     ) -> None:
         self.client = client
         self.tz = tz
         self.quota = quota if quota is not None else client.quota
         self.media_link = media_link
         self.remember = remember
+        self.next_number = next_number
 
     async def send(self, chat_id: str, reply: Reply) -> int:
         """The reply's texts, then its picture by URL; returns the first message's id (Zalo's
         hex id as a number: ids are only kept, never edited, on Zalo)."""
         self._check_quota()
-        rendered = zalo_messages(reply, self.tz, pictures_by_link=self.media_link is not None)
+        start = 1
+        if reply.buttons and self.next_number is not None:
+            start = await self.next_number(chat_id)
+        rendered = zalo_messages(
+            reply, self.tz, numbering=Numbering(start), pictures_by_link=self.media_link is not None
+        )
+        # Kept before the text goes: a person answering at once must find the numbers stored
+        # (numbers of a message that then fails are never read, and are replaced soon).
+        if rendered.offered and self.remember is not None:
+            await self.remember(chat_id, rendered.offered)
         first: Sent | None = None
         for text in rendered.texts:
             sent = await self.client.send_message(chat_id, text)
             first = first or sent
-        if rendered.offered and self.remember is not None:
-            await self.remember(chat_id, rendered.offered)
         if rendered.picture is not None:
             shown = await self._picture(chat_id, rendered.picture, went=first is not None)
             first = first or shown

@@ -9,7 +9,7 @@ handled and only afterwards answered 200, so an event whose handling failed (500
 when Zalo delivers it again. A person's events are handled one at a time, in order of arrival;
 the same event delivered again (by its name and message id) is answered 200 without being
 handled twice while this process remembers it; after a restart the chat service recognises it
-by the message's date (handlers/zalo/events.py).
+by its key, stored in `handled_events` (services/conversation/repeats.py).
 
 The body-size reading and the recent-keys memory repeat Telegram's few lines: a channel's
 package imports no other channel's (tests/test_layout.py).

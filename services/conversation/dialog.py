@@ -1,6 +1,6 @@
 """Channel-neutral messages: what a person sent, and what the bot answers.
 
-Telegram handlers and the console translate to and from these; a Zalo adapter will do the same.
+Telegram handlers, the console and the Zalo adapter translate to and from these.
 """
 
 from __future__ import annotations
@@ -8,8 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from models import Donor
+
+if TYPE_CHECKING:  # numbered.py builds on this module's Reply and Button
+    from services.conversation.numbered import Offered
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,9 @@ class Sender:
     event_id: int | str | None = None
     # Only a private chat may become where the person's messages go (never a group's id).
     private: bool = True
+    # False on a channel without buttons (Zalo): choices are numbered lines, answered by typing
+    # a number or the choice's words, and the numbers shown are kept with the person.
+    has_buttons: bool = True
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,9 @@ class Outcome:
     toast: str | None = None  # short notice on a tapped button
     menu_locale: str | None = None  # the person switched language: localise their command menu
     notices: list[Notice] = field(default_factory=list)  # to other people, queued by the router
+    # On a channel without buttons: the numbers the router gave the replies' buttons and stored
+    # with the person; the channel shows these numbers (numbered.Numbering's `planned`).
+    offered: Offered | None = None
 
     def add(self, *replies: Reply) -> Outcome:
         """Append replies, returning self for chaining."""

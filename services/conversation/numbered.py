@@ -73,6 +73,17 @@ class Offered:
             choices.append(Choice(number, label, data))
         return cls(tuple(choices))
 
+    @property
+    def next_number(self) -> int:
+        """The number after the highest one offered (1 when none is)."""
+        return max((c.number for c in self.choices), default=0) + 1
+
+    def then(self, later: Offered) -> Offered:
+        """These choices and those shown after them; a number both use means the later one."""
+        taken = {c.number for c in later.choices}
+        kept = tuple(c for c in self.choices if c.number not in taken)
+        return Offered(kept + later.choices)
+
     def number(self, number: int) -> Choice | None:
         """The choice shown with this number."""
         return next((c for c in self.choices if c.number == number), None)
@@ -101,10 +112,15 @@ class Offered:
 
 @dataclass
 class Numbering:
-    """Numbers running on across the replies of one answer, and what they stand for."""
+    """Numbers running on across the replies of one answer, and what they stand for.
+
+    `planned`: the numbers already stored for these buttons (the chat service stores them in
+    the turn's transaction, services/conversation/offered_store.py); the text shows those, so
+    what the person reads is what a typed number picks."""
 
     start: int = 1
     choices: list[Choice] = field(default_factory=list)
+    planned: Offered | None = None
 
     @property
     def offered(self) -> Offered:
@@ -119,12 +135,29 @@ class Numbering:
         lines = [reply.text] if reply.text else []
         numbers = []
         for button in buttons:
-            number = self.start + len(self.choices)
+            number = self._number(button)
             self.choices.append(Choice(number, button.label, button.data))
             numbers.append(number)
         block = "\n".join(f"{n}. {b.label}" for n, b in zip(numbers, buttons, strict=True))
         lines.append(block + "\n" + choose_hint(numbers))
         return "\n\n".join(lines)
+
+    def _number(self, button: Button) -> int:
+        """The planned number of the next button (when the plan has it), else the next one."""
+        index = len(self.choices)
+        if self.planned is not None and index < len(self.planned.choices):
+            choice = self.planned.choices[index]
+            if choice.data == button.data:
+                return choice.number
+        return self.start + index
+
+
+def offer(replies: Iterable[Reply], start: int = 1) -> Offered:
+    """The numbers an answer's buttons get, in the order a channel shows them (as `Numbering`
+    renders them, without wording anything)."""
+    return Offered(
+        tuple(Choice(start + i, b.label, b.data) for i, b in enumerate(buttons_of(replies)))
+    )
 
 
 def numbered(reply: Reply, start: int = 1) -> tuple[str, Offered]:

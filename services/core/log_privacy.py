@@ -28,6 +28,8 @@ QUIET_LIBRARIES = {
 }
 
 _TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
+# A Zalo Bot Platform token: its bot id (15 to 20 digits), a colon, a secret of its own shape.
+_ZALO_TOKEN = re.compile(r"\d{15,20}:[^\s/\"'<>]{8,}")
 # Vietnamese mobiles and landlines (0…, 84…, +84…) and any other E.164 number.
 _PHONE = re.compile(r"(?<![\w.])(?:\+\d{8,15}|(?:84|0)\d{8,10})(?![\w.])")
 
@@ -39,7 +41,8 @@ _KEY_DETAIL = re.compile(r"(Key \([^)]*\))=\((?:[^()]|\([^)]*\))*\)")
 def scrub(text: str) -> str:
     """The text with tokens, phone numbers and quoted key values replaced."""
     text = _KEY_DETAIL.sub(r"\1=(<hidden>)", text)
-    return _PHONE.sub("<phone>", _TOKEN.sub("<token>", text))
+    text = _ZALO_TOKEN.sub("<token>", _TOKEN.sub("<token>", text))
+    return _PHONE.sub("<phone>", text)
 
 
 def _scrub_values(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Mapping[str, Any]:

@@ -25,14 +25,20 @@ NOT_DELIVERED = (DeliveryStatus.PENDING, DeliveryStatus.FAILED)
 
 
 async def queue(
-    session: AsyncSession, donor_id: int | None, chat_id: str, replies: Sequence[Reply]
+    session: AsyncSession,
+    donor_id: int | None,
+    chat_id: str,
+    replies: Sequence[Reply],
+    *,
+    channel: str = "telegram",
 ) -> None:
-    """Queue what was not delivered, in order, due now."""
+    """Queue what was not delivered, in order, due now, on the channel it was meant for."""
     now = utcnow()
     rows = [
         {
             "broadcast_id": None,
             "donor_id": donor_id,
+            "channel": channel,
             "chat_id": chat_id,
             "text": reply.text,
             "buttons": [[{"label": b.label, "data": b.data} for b in row] for row in reply.buttons],

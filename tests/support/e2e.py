@@ -1,4 +1,5 @@
-"""Helpers for end-to-end tests: the real bot.py as a subprocess against the fake Bot API server."""
+"""Helpers for end-to-end tests: the real bot.py as a subprocess against the fake Bot API server
+(and the fake Zalo platform, for the Zalo channel)."""
 
 from __future__ import annotations
 
@@ -16,23 +17,28 @@ from sqlmodel import select
 from models import Donor
 from models.database import Database
 from tests.support.fakebot import FakeBotApi, FakeUser
+from tests.support.fakezalo import TOKEN as ZALO_TOKEN
+from tests.support.fakezalo import FakeZaloApi
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456789:AAHtestTokenForTheFakeBotApiServer00"
 
 
 class BotProcess:
-    """bot.py, started and killed like an operator would."""
+    """bot.py, started and killed like an operator would: on Telegram (`server`), on Zalo
+    (`zalo`), or on both."""
 
     def __init__(
         self,
-        server: FakeBotApi,
+        server: FakeBotApi | None,
         database_url: str,
         log_path: Path,
         extra_env: dict[str, str] | None = None,
         args: list[str] | None = None,
+        zalo: FakeZaloApi | None = None,
     ) -> None:
         self.server = server
+        self.zalo = zalo
         self.extra_env = extra_env or {}
         self.args = args or []
         self.database_url = database_url
@@ -40,25 +46,39 @@ class BotProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def env(self) -> dict[str, str]:
-        """The environment: token, fake server, the test database; nothing from a .env file."""
-        base = self.server.base_url.removesuffix("/bot")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_"))}
-        env.update(
-            TELEGRAM_BOT_TOKEN=TOKEN,
-            TELEGRAM_API_BASE_URL=base,
-            DATABASE_URL=self.database_url,
-            LOG_LEVEL="INFO",
-            PYTHONUNBUFFERED="1",
-        )
+        """The environment: tokens, fake servers, the test database; nothing from a .env file."""
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("TELEGRAM_", "DATABASE_", "ZALO_", "WEBHOOK_"))
+        }
+        if self.server is not None:
+            base = self.server.base_url.removesuffix("/bot")
+            env.update(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=base)
+        if self.zalo is not None:
+            env.update(ZALO_BOT_TOKEN=ZALO_TOKEN, ZALO_API_BASE_URL=self.zalo.root_url)
+        env.update(DATABASE_URL=self.database_url, LOG_LEVEL="INFO", PYTHONUNBUFFERED="1")
         env.update(self.extra_env)
         return env
+
+    def ready(self) -> bool:
+        """Polling (with --webhook: its webhook set) on every channel it runs."""
+        webhook = "--webhook" in self.args
+        ready = []
+        if self.server is not None:
+            ready.append(self.server.webhook is not None if webhook else self.server.polling())
+        if self.zalo is not None:
+            ready.append(
+                self.zalo.webhook is not None if webhook else self.zalo.polls_waiting() > 0
+            )
+        return all(ready)
 
     def start(self) -> None:
         """Start bot.py and wait until it polls (with --webhook: until it set its webhook)."""
         log = self.log_path.open("ab")
-        ready = self.server.polling
-        if "--webhook" in self.args:
-            ready = lambda: self.server.webhook is not None  # noqa: E731
+        if self.zalo is not None:
+            with self.zalo.lock:  # a webhook of the last run is not this one's
+                self.zalo.webhook = None
         self.proc = subprocess.Popen(
             [sys.executable, str(ROOT / "bot.py"), *self.args],
             cwd=self.log_path.parent,
@@ -70,7 +90,7 @@ class BotProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"bot.py exited early:\n{self.log()}")
-            if ready():
+            if self.ready():
                 return
             time.sleep(0.05)
         raise AssertionError(f"bot.py did not start polling:\n{self.log()}")
@@ -81,12 +101,13 @@ class BotProcess:
         With `settle`, first wait until the bot confirmed the updates it answered: a kill in the
         instant between an answer and its confirmation repeats that answer (it was in flight).
         """
-        if settle:
+        if settle and self.server is not None:
             self.server.wait_confirmed()
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
-        self.server.reset_polling()
+        if self.server is not None:
+            self.server.reset_polling()
 
     def stop(self) -> None:
         """SIGTERM and wait for a clean exit."""
