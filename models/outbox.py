@@ -88,6 +88,8 @@ class OutboxMessage(SQLModel, table=True):
         UniqueConstraint("broadcast_id", "chat_id", name="uq_outbox_broadcast_chat"),
         Index("ix_outbox_due", "status", "not_before"),
         Index("uq_outbox_dedupe_key", "dedupe_key", unique=True),
+        # A person's rows: the replies still waiting for them, /stop, /forget's cascade.
+        Index("ix_outbox_donor_status", "donor_id", "status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
