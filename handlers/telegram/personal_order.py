@@ -13,29 +13,18 @@ transaction only: sending replies overlaps.
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field
-
 from telegram import Update
 from telegram.ext import Application
 
 from handlers.telegram.update_log import process_logged
-
-
-@dataclass
-class _Turn:
-    """One person's lock and how many of their updates hold it or wait for it."""
-
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    users: int = 0
+from services.conversation.arrivals import PersonalTurns
 
 
 class PersonalOrder:
     """`await PersonalOrder().process(app, update)`: handled after that person's earlier ones."""
 
     def __init__(self, at_once: int | None = None) -> None:
-        self._turns: dict[int, _Turn] = {}
-        self._slots = asyncio.Semaphore(at_once) if at_once is not None else None
+        self._turns: PersonalTurns[int] = PersonalTurns(at_once)
 
     def __len__(self) -> int:
         """How many people have an update being handled or waiting (the locks held in memory)."""
@@ -45,28 +34,9 @@ class PersonalOrder:
         """Wait for the person's earlier updates (FIFO), then handle this one."""
         key = person_of(update)
         if key is None:  # nobody to keep in order (an update without a user or chat)
-            await self._handle(app, update)
-            return
-        turn = self._turns.get(key)
-        if turn is None:
-            turn = self._turns[key] = _Turn()
-        turn.users += 1
-        try:
-            async with turn.lock:
-                await self._handle(app, update)
-        finally:
-            turn.users -= 1
-            if turn.users == 0:
-                del self._turns[key]
-
-    async def _handle(self, app: Application, update: Update) -> None:
-        """Handle it, in a slot when they are counted (taken in the person's turn: their later
-        updates wait without holding one)."""
-        if self._slots is None:
             await process_logged(app, update)
             return
-        async with self._slots:
-            await process_logged(app, update)
+        await self._turns.run(key, lambda: process_logged(app, update))
 
 
 def person_of(update: Update) -> int | None:

@@ -27,7 +27,6 @@ import hmac
 import json
 import logging
 import socket
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
@@ -42,6 +41,7 @@ from telegram.ext import Application
 from handlers.telegram.personal_order import PersonalOrder
 from handlers.telegram.update_types import update_types
 from scheduler.health import Health
+from services.conversation.arrivals import RecentKeys
 
 log = logging.getLogger(__name__)
 
@@ -53,38 +53,6 @@ GRACE = 30  # seconds the requests in flight get to finish after SIGTERM
 REMEMBERED = 10_000  # update ids kept to answer a repeated delivery without handling it
 
 HealthCheck = Callable[[], Awaitable[Health]]
-
-
-class RecentUpdates:
-    """The update ids being handled and handled lately, so that each is handled once here."""
-
-    def __init__(self, size: int = REMEMBERED) -> None:
-        self.size = size
-        self._done: OrderedDict[int, None] = OrderedDict()
-        self._running: dict[int, asyncio.Event] = {}
-
-    async def once(self, update_id: int, handle: Callable[[], Awaitable[None]]) -> bool:
-        """Handle the update unless it was; a repeat waits for the first delivery to finish.
-
-        False when it had been handled already. When the first delivery failed, the repeat
-        handles it."""
-        while True:
-            if update_id in self._done:
-                return False
-            running = self._running.get(update_id)
-            if running is None:
-                break
-            await running.wait()
-        finished = self._running[update_id] = asyncio.Event()
-        try:
-            await handle()
-            self._done[update_id] = None
-            if len(self._done) > self.size:
-                self._done.popitem(last=False)
-        finally:
-            del self._running[update_id]
-            finished.set()
-        return True
 
 
 class TelegramWebhook:
@@ -101,7 +69,7 @@ class TelegramWebhook:
         self.app = app
         self._secret = secret.encode("latin-1")
         self.order = order if order is not None else PersonalOrder()
-        self.recent = RecentUpdates()
+        self.recent: RecentKeys[int] = RecentKeys(REMEMBERED)
         self.max_body = max_body
 
     async def receive(self, request: Request) -> Response:

@@ -11,18 +11,15 @@ the same event delivered again (by its name and message id) is answered 200 with
 handled twice while this process remembers it; after a restart the chat service recognises it
 by its key, stored in `handled_events` (services/conversation/repeats.py).
 
-The body-size reading and the recent-keys memory repeat Telegram's few lines: a channel's
-package imports no other channel's (tests/test_layout.py).
+The recent-keys memory and each person's turn are the channel-neutral ones of
+services/conversation/arrivals.py, as Telegram's.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import logging
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
@@ -30,6 +27,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from handlers.zalo.events import NotAnEvent, ZaloEvent, parse_json
+from services.conversation.arrivals import PersonalTurns, RecentKeys
 
 log = logging.getLogger(__name__)
 
@@ -39,72 +37,6 @@ MAX_BODY = 256 * 1024  # bytes; an event is well under a kilobyte (an image come
 REMEMBERED = 10_000  # event keys kept to answer a repeated delivery without handling it
 
 Handle = Callable[[ZaloEvent], Awaitable[None]]
-
-
-class RecentKeys:
-    """The event keys being handled and handled lately, so that each is handled once here."""
-
-    def __init__(self, size: int = REMEMBERED) -> None:
-        self.size = size
-        self._done: OrderedDict[str, None] = OrderedDict()
-        self._running: dict[str, asyncio.Event] = {}
-
-    async def once(self, key: str, handle: Callable[[], Awaitable[None]]) -> bool:
-        """Handle it unless it was; a repeat waits for the first delivery to finish. False when
-        it had been handled; when the first delivery failed, the repeat handles it."""
-        while True:
-            if key in self._done:
-                return False
-            running = self._running.get(key)
-            if running is None:
-                break
-            await running.wait()
-        finished = self._running[key] = asyncio.Event()
-        try:
-            await handle()
-            self._done[key] = None
-            if len(self._done) > self.size:
-                self._done.popitem(last=False)
-        finally:
-            del self._running[key]
-            finished.set()
-        return True
-
-
-@dataclass
-class _Turn:
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    waiting: int = 0
-
-
-class PersonalTurns:
-    """One person's events one at a time, FIFO; different people at once (at most `at_once`).
-    A person's lock exists only while one of their events is handled or waits."""
-
-    def __init__(self, at_once: int | None = None) -> None:
-        self._turns: dict[str, _Turn] = {}
-        self._slots = asyncio.Semaphore(at_once) if at_once is not None else None
-
-    def __len__(self) -> int:
-        return len(self._turns)
-
-    async def run(self, person: str, handle: Callable[[], Awaitable[None]]) -> None:
-        """Wait for the person's earlier events, then handle this one."""
-        turn = self._turns.get(person)
-        if turn is None:
-            turn = self._turns[person] = _Turn()
-        turn.waiting += 1
-        try:
-            async with turn.lock:
-                if self._slots is None:
-                    await handle()
-                else:
-                    async with self._slots:
-                        await handle()
-        finally:
-            turn.waiting -= 1
-            if turn.waiting == 0:
-                del self._turns[person]
 
 
 class ZaloWebhook:
@@ -123,8 +55,8 @@ class ZaloWebhook:
         self.handle = handle
         self._secret = secret.encode("utf-8")
         self.max_body = max_body
-        self.recent = RecentKeys()
-        self.turns = PersonalTurns(at_once)
+        self.recent: RecentKeys[str] = RecentKeys(REMEMBERED)
+        self.turns: PersonalTurns[str] = PersonalTurns(at_once)
 
     async def receive(self, request: Request) -> Response:
         """Check, read, handle, then answer 200 (or say what was wrong, having handled nothing)."""
