@@ -71,8 +71,7 @@ from services.config import Settings, SettingsError, load_settings
 from services.core.log_privacy import configure_logging
 from services.knowledge import faq, old_addresses
 from services.outreach.budget import SendBudget
-from services.outreach.channel_outcomes import Unauthorized
-from services.outreach.transport import Transient, Transport
+from services.outreach.transport import Transient, Transport, Unauthorized
 
 log = logging.getLogger("bot")
 

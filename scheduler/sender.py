@@ -52,7 +52,6 @@ from services.conversation.dialog import Document, Reply
 from services.core.i18n import use_locale
 from services.outreach import fanout, messages, outbox
 from services.outreach.budget import Priority, SendBudget
-from services.outreach.channel_outcomes import Unauthorized
 from services.outreach.progress import progress_text, summary_text
 from services.outreach.transport import (
     Blocked,
@@ -61,6 +60,7 @@ from services.outreach.transport import (
     Rejected,
     Transient,
     Transport,
+    Unauthorized,
 )
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,7 @@ import pytest
 
 from handlers.zalo.client import RATE_LIMIT_PAUSE, TEXT_LIMIT, ZaloClient
 from handlers.zalo.quota import FIRST_PAUSE, MonthlyQuota
-from services.outreach.channel_outcomes import Unauthorized
-from services.outreach.transport import Blocked, RateLimited, Rejected, Transient
+from services.outreach.transport import Blocked, RateLimited, Rejected, Transient, Unauthorized
 from tests.support.fakezalo import BOT, TOKEN, FakeZaloApi, zalo_user
 
 USER = zalo_user(1, "Lan")

@@ -27,8 +27,13 @@ from services.core.i18n import use_locale
 from services.core.text import utf16_length
 from services.drives.views import calendar_document
 from services.outreach import outbox
-from services.outreach.channel_outcomes import QuotaExhausted, Unauthorized
-from services.outreach.transport import DocumentNotSent, RateLimited, Transient
+from services.outreach.transport import (
+    DocumentNotSent,
+    QuotaExhausted,
+    RateLimited,
+    Transient,
+    Unauthorized,
+)
 from tests.support.fakezalo import TOKEN, FakeZaloApi, zalo_user
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -29,8 +29,7 @@ import httpx
 
 from handlers.zalo.quota import MonthlyQuota
 from services.core.text import utf16_length
-from services.outreach.channel_outcomes import Unauthorized
-from services.outreach.transport import Blocked, RateLimited, Rejected, Transient
+from services.outreach.transport import Blocked, RateLimited, Rejected, Transient, Unauthorized
 
 log = logging.getLogger(__name__)
 

@@ -33,8 +33,7 @@ from services.chat import ChatService
 from services.conversation.dialog import Keyboard, Outcome, Reply, Sender, joined
 from services.conversation.numbered import Numbering
 from services.core.i18n import _, use_locale
-from services.outreach.channel_outcomes import Unauthorized
-from services.outreach.transport import Blocked, RateLimited, Rejected, Transient
+from services.outreach.transport import Blocked, RateLimited, Rejected, Transient, Unauthorized
 from services.roles.erasure import pseudonym
 
 log = logging.getLogger(__name__)

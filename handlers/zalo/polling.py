@@ -20,8 +20,7 @@ from collections.abc import Awaitable, Callable
 
 from handlers.zalo.client import ZaloClient
 from handlers.zalo.events import ZaloEvent, parse_events
-from services.outreach.channel_outcomes import Unauthorized
-from services.outreach.transport import RateLimited, Rejected, Transient
+from services.outreach.transport import RateLimited, Rejected, Transient, Unauthorized
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ new message.
 
 Quota (handlers/zalo/quota.py): once the month's bulk share is used, or after a 429, `send`
 raises QuotaExhausted (a RateLimited) before asking Zalo, so the row waits without an attempt
-counted. A refused token raises Unauthorized (services/outreach/channel_outcomes.py).
+counted. A refused token raises Unauthorized (services/outreach/transport.py).
 
 What a message's numbers stand for is handed to `remember(chat_id, offered)`, for the chat
 service to keep with the person (services/conversation/offered_store.py): a "2" typed later
@@ -32,8 +32,7 @@ from handlers.zalo.render import zalo_messages
 from services.conversation.dialog import Document, Reply
 from services.conversation.numbered import Numbering, Offered, split_text
 from services.core.i18n import _
-from services.outreach.channel_outcomes import QuotaExhausted
-from services.outreach.transport import DocumentNotSent
+from services.outreach.transport import DocumentNotSent, QuotaExhausted
 
 log = logging.getLogger(__name__)
 

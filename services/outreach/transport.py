@@ -49,3 +49,25 @@ class Transport(Protocol):
     async def edit(self, chat_id: str, message_id: int, text: str) -> None:
         """Replace a message's text."""
         ...
+
+
+class Unauthorized(Exception):
+    """The platform refused the bot's credentials (a revoked or wrong token): nothing can go out
+    on this channel until an administrator fixes the token. Not the person's doing."""
+
+    def __init__(self, channel: str, detail: str = "") -> None:
+        super().__init__(
+            f"{channel}: the bot's token was refused" + (f" ({detail})" if detail else "")
+        )
+        self.channel = channel
+
+
+class QuotaExhausted(RateLimited):
+    """The channel's quota of messages is used up; bulk messages wait `retry_after` seconds.
+
+    A RateLimited, so a sender that knows only RateLimited retries the row later without counting
+    an attempt. The pause is long (until the quota resets): it concerns that channel alone."""
+
+    def __init__(self, channel: str, retry_after: float) -> None:
+        super().__init__(retry_after)
+        self.channel = channel
